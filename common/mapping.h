@@ -1,0 +1,35 @@
+/*
+ * One student's forwarding: public endpoint -> VM endpoint, plus the VM's MAC and IP
+ * for DHCP. The unit labd sends to netd ("sync", "put", "del", "dump").
+ */
+#ifndef VLAB_MAPPING_H
+#define VLAB_MAPPING_H
+
+#include <json-c/json.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/conf.h"
+#include "common/id.h"
+#include "common/proto.h"
+
+struct mapping {
+	char student[ID_MAX_LEN + 1];
+	uint8_t mac[6];
+	struct in_addr ip;           /* the VM's private address */
+	uint16_t vm_port;            /* the VM's port (22 for SSH); never assumed */
+	struct in_addr public_ip;
+	uint16_t public_port;
+};
+
+/* JSON {student, mac, ip, vm_port, public_ip, public_port} <-> struct. from_json checks
+ * syntax only (types, ID, MAC, dotted quads, port 1..65535), filling E. */
+int mapping_from_json(json_object *o, struct mapping *m, struct proto_error *e);
+json_object *mapping_to_json(const struct mapping *m);
+
+/* Checks M against the lab: IP a VM host address in the subnet, MAC unicast, public IP
+ * configured and the port inside its range. 0 or -EINVAL with E filled. */
+int mapping_check(const struct mapping *m, const struct lab_conf *conf, struct proto_error *e);
+
+#endif

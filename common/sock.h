@@ -1,0 +1,35 @@
+/* Unix stream control sockets with peer checks (SO_PEERCRED / SO_PEERGROUPS). */
+#ifndef VLAB_SOCK_H
+#define VLAB_SOCK_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct sock_peer {
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+};
+
+/*
+ * Binds and listens on PATH (non-blocking, close-on-exec). A stale socket file at PATH
+ * is replaced only if nothing answers on it (-EADDRINUSE if a live daemon holds it);
+ * any other kind of file there is left alone (-EEXIST). Then chmod MODE and, if GROUP is
+ * not NULL, chown root:GROUP (-ENOENT if the group does not exist). Returns fd or -errno.
+ */
+int sock_listen(const char *path, mode_t mode, const char *group);
+
+/* Accepts one client (non-blocking, close-on-exec) and reads its credentials. */
+int sock_accept(int lfd, struct sock_peer *peer);
+
+/* True when the peer on FD is root, or has GID as its primary or a supplementary
+ * group (gid (gid_t)-1 = root only). */
+bool sock_peer_allowed(int fd, const struct sock_peer *peer, gid_t gid);
+
+/* Resolves a group name; 0 or -ENOENT. */
+int sock_group_gid(const char *group, gid_t *gid);
+
+/* Connects (blocking, close-on-exec) to PATH. fd or -errno. */
+int sock_connect(const char *path);
+
+#endif

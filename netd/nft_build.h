@@ -1,0 +1,42 @@
+/*
+ * Pure builders of netd's nftables objects (no socket, no kernel): each returns a
+ * libnftnl object that the caller owns, or fills a batch buffer. Tested by serialising
+ * to netlink and parsing back with libnftnl.
+ */
+#ifndef VLAB_NFT_BUILD_H
+#define VLAB_NFT_BUILD_H
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+
+#include "netd/nft.h"
+
+/* Set/map key and element encodings (concatenations pad each field to 4 bytes). */
+#define NFT_CONCAT_LEN 8
+
+struct nftnl_table *nft_build_table(const struct nft_params *p);
+/* The three sets with no elements (public_addrs gets its elements by nft_build_publics). */
+struct nftnl_set *nft_build_map(const struct nft_params *p);
+struct nftnl_set *nft_build_endpoints(const struct nft_params *p);
+struct nftnl_set *nft_build_publics_set(const struct nft_params *p);
+/* public_addrs with its elements, ready for NEWSETELEM. */
+struct nftnl_set *nft_build_publics_elems(const struct nft_params *p);
+
+/* Base chains; name is one of "prerouting", "postrouting", "forward", "input". */
+struct nftnl_chain *nft_build_chain(const struct nft_params *p, const char *name);
+
+/* All rules of a chain, in order, into RULES (at most MAX); returns how many, or -errno. */
+int nft_build_rules(const struct nft_params *p, const char *chain, struct nftnl_rule **rules,
+		    size_t max);
+
+/* Elements of M: the map element (public_ip . public_port : ip . vm_port) added to MAP,
+ * the endpoint element (ip . vm_port) added to ENDPOINTS. Either may be NULL. */
+int nft_build_elems(const struct mapping *m, struct nftnl_set *map, struct nftnl_set *endpoints);
+
+/* Key encodings, exposed for tests. */
+void nft_encode_concat(struct in_addr ip, uint16_t port, uint8_t out[NFT_CONCAT_LEN]);
+
+#endif
