@@ -40,8 +40,8 @@ NETD_SRC   := $(filter-out netd/main.c,$(sort $(wildcard netd/*.c)))
 LABD_SRC   := $(filter-out labd/main.c,$(sort $(wildcard labd/*.c)))
 CLI_SRC    := $(filter-out cli/main.c,$(sort $(wildcard cli/*.c)))
 
-obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
-sobj = $(patsubst %.c,$(BUILD)/san/%.o,$(1))
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+sobj = $(patsubst %.c,$(BUILD)/san/obj/%.o,$(1))
 
 LIBS_COMMON := $(call pc_libs,$(PKGS_COMMON))
 LIBS_NETD   := $(call pc_libs,$(PKGS_NETD))
@@ -75,24 +75,24 @@ $(BUILD)/san/empty.o:
 	@mkdir -p $(dir $@)
 	$(Q)echo 'typedef int vlab_empty_unit;' | $(CC) -x c -c -o $@ -
 
-$(BUILD)/netd: $(BUILD)/netd/main.o $(BUILD)/libnetd.a $(BUILD)/libcommon.a
+$(BUILD)/netd: $(BUILD)/obj/netd/main.o $(BUILD)/libnetd.a $(BUILD)/libcommon.a
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_NETD) $(LIBS_COMMON) $(LIBS_EXTRA)
 
-$(BUILD)/labd: $(BUILD)/labd/main.o $(BUILD)/liblabd.a $(BUILD)/libcommon.a
+$(BUILD)/labd: $(BUILD)/obj/labd/main.o $(BUILD)/liblabd.a $(BUILD)/libcommon.a
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_LABD) $(LIBS_COMMON) $(LIBS_EXTRA)
 
-$(BUILD)/labctl: $(BUILD)/cli/main.o $(BUILD)/libcli.a $(BUILD)/libcommon.a
+$(BUILD)/labctl: $(BUILD)/obj/cli/main.o $(BUILD)/libcli.a $(BUILD)/libcommon.a
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_COMMON) $(LIBS_EXTRA)
 
-$(BUILD)/%.o: %.c
+$(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  CC      $@")
 	$(Q)$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/san/%.o: %.c
+$(BUILD)/san/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  CC san  $@")
 	$(Q)$(CC) $(CPPFLAGS) $(WFLAGS) -O1 -g $(SANFLAGS) -MMD -MP -c -o $@ $<
@@ -107,8 +107,8 @@ $(BUILD)/san/tests/suites.h: FORCE
 	@printf '%s\n' $(foreach s,$(SUITES),'SUITE($(s))') > $@.tmp
 	@cmp -s $@.tmp $@ 2>/dev/null && rm -f $@.tmp || mv $@.tmp $@
 
-$(BUILD)/san/tests/unit/check_all.o: $(BUILD)/san/tests/suites.h
-$(BUILD)/san/tests/unit/check_all.o: CPPFLAGS += -I$(BUILD)/san/tests
+$(BUILD)/san/obj/tests/unit/check_all.o: $(BUILD)/san/tests/suites.h
+$(BUILD)/san/obj/tests/unit/check_all.o: CPPFLAGS += -I$(BUILD)/san/tests
 
 SAN_LIBS := $(BUILD)/san/libnetd.a $(BUILD)/san/liblabd.a $(BUILD)/san/libcli.a $(BUILD)/san/libcommon.a
 $(BUILD)/check_unit: $(call sobj,$(UNIT_SRC)) $(SAN_LIBS)
@@ -116,24 +116,25 @@ $(BUILD)/check_unit: $(call sobj,$(UNIT_SRC)) $(SAN_LIBS)
 	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(SAN_LIBS) $(call pc_libs,check $(ALL_PKGS)) $(LIBS_EXTRA)
 
 # The sanitized daemons are the ones the namespace tests run.
-$(BUILD)/san/netd: $(BUILD)/san/netd/main.o $(BUILD)/san/libnetd.a $(BUILD)/san/libcommon.a
+$(BUILD)/san/netd: $(BUILD)/san/obj/netd/main.o $(BUILD)/san/libnetd.a $(BUILD)/san/libcommon.a
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(LIBS_NETD) $(LIBS_COMMON) $(LIBS_EXTRA)
-$(BUILD)/san/labd: $(BUILD)/san/labd/main.o $(BUILD)/san/liblabd.a $(BUILD)/san/libcommon.a
+$(BUILD)/san/labd: $(BUILD)/san/obj/labd/main.o $(BUILD)/san/liblabd.a $(BUILD)/san/libcommon.a
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(LIBS_LABD) $(LIBS_COMMON) $(LIBS_EXTRA)
-$(BUILD)/san/labctl: $(BUILD)/san/cli/main.o $(BUILD)/san/libcli.a $(BUILD)/san/libcommon.a
+$(BUILD)/san/labctl: $(BUILD)/san/obj/cli/main.o $(BUILD)/san/libcli.a $(BUILD)/san/libcommon.a
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(LIBS_COMMON) $(LIBS_EXTRA)
 
-$(BUILD)/tools/%: tests/tools/%.c
+# Test tools may use the daemons' modules (drivers for smoke tests).
+$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libnetd.a $(BUILD)/liblabd.a $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  CC      $@")
-	$(Q)$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) -o $@ $<
-$(BUILD)/bench/%: bench/%.c $(BUILD)/libcommon.a
+	$(Q)$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) -o $@ $^ $(call pc_libs,$(ALL_PKGS)) $(LIBS_EXTRA)
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libnetd.a $(BUILD)/liblabd.a $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  CC      $@")
-	$(Q)$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) -o $@ $^ $(LIBS_COMMON) $(LIBS_EXTRA)
+	$(Q)$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) -o $@ $^ $(call pc_libs,$(ALL_PKGS)) $(LIBS_EXTRA)
 
 deps:
 	$(Q)scripts/install-deps build

@@ -11,6 +11,11 @@
 
 /* "A.B.C.D/N" -> network (host bits must be zero) and prefix; 0 or -EINVAL. */
 int addr_parse_cidr(const char *s, struct in_addr *net, unsigned *prefix);
+/*
+ * "A.B.C.D/N" with N in 0..32, host bits allowed: the address and its prefix length.
+ * For callers that want to say *why* a CIDR is wrong; 0 or -EINVAL.
+ */
+int addr_parse_ip_prefix(const char *s, struct in_addr *ip, unsigned *prefix);
 /* Strict dotted quad (no leading zeros, no shorthand); 0 or -EINVAL. */
 int addr_parse_ipv4(const char *s, struct in_addr *out);
 /* "aa:bb:cc:dd:ee:ff" (case-insensitive); 0 or -EINVAL. */

@@ -61,7 +61,7 @@ struct lab_conf {
 	char *pool_dir;          /* default STATE_DIR/pool */
 	char *console_dir;       /* serial console logs, default STATE_DIR/console */
 	char *domain_type;       /* "kvm" (default) or "qemu" */
-	char *cpu_model;         /* "host-passthrough" (default) or a model name, e.g. qemu64 */
+	char *cpu_model;         /* default host-passthrough for kvm, qemu64 for qemu */
 	unsigned tb_cache_mib;   /* TCG translation cache for domain_type qemu; 0 = qemu default */
 	unsigned parallel;       /* bulk operations in flight, default 4 */
 	unsigned stop_timeout;   /* seconds of graceful shutdown before forcing, default 60 */

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>          /* ssize_t */
 
 #define PROTO_VERSION 1
 #define PROTO_MAX_LINE (16u << 20)   /* a sync of 10k mappings is ~1.3 MiB */
@@ -44,6 +45,7 @@ struct linebuf {
 	size_t len, cap;
 	size_t max;              /* longest accepted line; 0 = PROTO_MAX_LINE */
 	bool overflow;           /* the current line went past max: discard until '\n' */
+	size_t start;            /* bytes at the front already handed out by linebuf_next */
 };
 
 void linebuf_init(struct linebuf *lb, size_t max);
@@ -64,7 +66,9 @@ int linebuf_next(struct linebuf *lb, char **line, size_t *len);
 int proto_parse_request(const char *line, size_t len, json_object **req, const char **op,
 			int64_t *id, struct proto_error *e);
 
-/* Typed field access; each fills E ("field 'x': expected a string") on failure. */
+/* Typed field access; each fills E ("field 'x': expected a string") on failure and
+ * returns -EINVAL. A field that is absent and not REQUIRED returns 0 and leaves *OUT
+ * untouched (set the default first); JSON null counts as a wrong type. */
 int proto_get_string(json_object *o, const char *key, bool required, const char **out,
 		     struct proto_error *e);
 int proto_get_int(json_object *o, const char *key, bool required, int64_t min, int64_t max,

@@ -36,6 +36,23 @@ int nft_build_rules(const struct nft_params *p, const char *chain, struct nftnl_
  * the endpoint element (ip . vm_port) added to ENDPOINTS. Either may be NULL. */
 int nft_build_elems(const struct mapping *m, struct nftnl_set *map, struct nftnl_set *endpoints);
 
+/* Most rules any chain has (nft_build_rules' MAX is enough at this size). */
+#define NFT_BUILD_MAX_RULES 8
+
+/* The base chains P needs, in creation order (postrouting only with egress); returns
+ * how many were stored in NAMES (at most MAX). */
+size_t nft_build_chain_names(const struct nft_params *p, const char **names, size_t max);
+
+/* A set object naming one of our sets (table, name, no id), to carry elements for
+ * NEWSETELEM/DELSETELEM, or none for a flush. */
+struct nftnl_set *nft_build_set_ref(const struct nft_params *p, const char *name);
+
+/* Size hint for the map and endpoint set when N_MAPS mappings are loaded: at least
+ * NFT_SET_SIZE_MIN, and at least twice N_MAPS. The kernel pre-sizes its hash table with
+ * it and refuses elements beyond it (-ENFILE) until the next nft_apply_full. */
+#define NFT_SET_SIZE_MIN 65536u
+uint32_t nft_build_set_size(size_t n_maps);
+
 /* Key encodings, exposed for tests. */
 void nft_encode_concat(struct in_addr ip, uint16_t port, uint8_t out[NFT_CONCAT_LEN]);
 

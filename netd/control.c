@@ -1,0 +1,221 @@
+/*
+ * netd's operations: sync, put, del, dump, status. Every request is checked in full
+ * before anything changes; a kernel batch that fails changes nothing (batches are
+ * all-or-nothing), and the store is updated only after the kernel accepted the batch.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "netd/netd.h"
+
+typedef int (*op_fn)(struct netd *d, json_object *req, json_object *reply, struct proto_error *e);
+
+static int op_put(struct netd *d, json_object *req, json_object *reply, struct proto_error *e)
+{
+	json_object *jm;
+	const struct mapping *old;
+	struct mapping m, old_copy;
+	int ret;
+
+	if (proto_get_object(req, "mapping", true, &jm, e) < 0)
+		return -EINVAL;
+	if (mapping_from_json(jm, &m, e) < 0 || mapping_check(&m, &d->conf, e) < 0)
+		return -EINVAL;
+	if (store_check_put(d->store, &m, e) < 0)
+		return -EEXIST;
+	old = store_get(d->store, m.student);
+	if (old && memcmp(old, &m, sizeof(m)) == 0) {
+		json_object_object_add(reply, "changed", json_object_new_boolean(0));
+		return 0;
+	}
+	if (old)
+		old_copy = *old;
+	ret = nft_put(d->nft, old ? &old_copy : NULL, &m);
+	if (ret < 0) {
+		proto_error_set(e, PROTO_E_INTERNAL, "nftables refused the change: %s",
+				nft_last_error(d->nft));
+		return ret;
+	}
+	ret = store_put(d->store, &m);
+	if (ret < 0) {
+		proto_error_set(e, PROTO_E_INTERNAL, "out of memory");
+		return ret;
+	}
+	netd_files_touch(d);
+	log_info("put %s", m.student);
+	json_object_object_add(reply, "changed", json_object_new_boolean(1));
+	json_object_object_add(reply, "replaced", json_object_new_boolean(old != NULL));
+	return 0;
+}
+
+static int op_del(struct netd *d, json_object *req, json_object *reply, struct proto_error *e)
+{
+	const char *student;
+	const struct mapping *old;
+	struct mapping m;
+	int ret;
+
+	if (proto_get_string(req, "student", true, &student, e) < 0)
+		return -EINVAL;
+	if (!id_valid(student)) {
+		proto_error_set(e, PROTO_E_INVALID,
+				"field 'student': '%.40s' is not a student id ([a-z0-9][a-z0-9_-]{0,31})",
+				student);
+		return -EINVAL;
+	}
+	old = store_get(d->store, student);
+	if (!old) {
+		proto_error_set(e, PROTO_E_NOTFOUND, "no mapping for student '%s'", student);
+		return -ENOENT;
+	}
+	m = *old;
+	ret = nft_del(d->nft, &m);
+	if (ret < 0) {
+		proto_error_set(e, PROTO_E_INTERNAL, "nftables refused the change: %s",
+				nft_last_error(d->nft));
+		return ret;
+	}
+	store_del(d->store, m.student);
+	netd_files_touch(d);
+	log_info("del %s", m.student);
+	return 0;
+}
+
+static int op_sync(struct netd *d, json_object *req, json_object *reply, struct proto_error *e)
+{
+	json_object *arr;
+	struct mapping *maps = NULL;
+	size_t n, i;
+	int ret = -EINVAL;
+
+	if (proto_get_array(req, "mappings", true, &arr, e) < 0)
+		return -EINVAL;
+	n = json_object_array_length(arr);
+	maps = calloc(n ? n : 1, sizeof(*maps));
+	if (!maps) {
+		proto_error_set(e, PROTO_E_INTERNAL, "out of memory");
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		if (mapping_from_json(json_object_array_get_idx(arr, i), &maps[i], e) < 0 ||
+		    mapping_check(&maps[i], &d->conf, e) < 0) {
+			char msg[sizeof(e->message)];
+
+			snprintf(msg, sizeof(msg), "%s", e->message);
+			proto_error_set(e, PROTO_E_INVALID, "mappings[%zu]: %s", i, msg);
+			goto out;
+		}
+	}
+	if (store_check_list(maps, n, e) < 0)
+		goto out;
+	ret = nft_sync(d->nft, maps, n);
+	if (ret == -ENOENT) {
+		/* The table vanished and the monitor has not caught it yet: rebuild it with
+		 * the new content, still one batch. */
+		ret = nft_apply_full(d->nft, maps, n);
+	}
+	if (ret < 0) {
+		proto_error_set(e, PROTO_E_INTERNAL, "nftables refused the sync: %s",
+				nft_last_error(d->nft));
+		goto out;
+	}
+	ret = store_replace(d->store, maps, n);
+	if (ret < 0) {
+		proto_error_set(e, PROTO_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	netd_files_touch(d);
+	log_info("sync: %zu mappings", n);
+	json_object_object_add(reply, "count", json_object_new_int64((int64_t)n));
+	ret = 0;
+out:
+	free(maps);
+	return ret;
+}
+
+static int op_dump(struct netd *d, json_object *req, json_object *reply, struct proto_error *e)
+{
+	struct mapping *maps;
+	json_object *arr;
+	size_t n, i;
+
+	maps = store_snapshot(d->store, &n);
+	if (!maps && n == 0 && store_count(d->store) > 0) {
+		proto_error_set(e, PROTO_E_INTERNAL, "out of memory");
+		return -ENOMEM;
+	}
+	arr = json_object_new_array_ext((int)n);
+	for (i = 0; i < n; i++)
+		json_object_array_add(arr, mapping_to_json(&maps[i]));
+	json_object_object_add(reply, "mappings", arr);
+	free(maps);
+	return 0;
+}
+
+static int op_status(struct netd *d, json_object *req, json_object *reply, struct proto_error *e)
+{
+	int present = nft_table_exists(d->nft);
+	int kernel = present > 0 ? nft_map_count(d->nft) : 0;
+
+	json_object_object_add(reply, "version", json_object_new_string(NETD_VERSION));
+	json_object_object_add(reply, "pid", json_object_new_int((int)getpid()));
+	json_object_object_add(reply, "uptime_s",
+			       json_object_new_int64((int64_t)(time(NULL) - d->started)));
+	json_object_object_add(reply, "table", json_object_new_string(d->conf.nft_table));
+	json_object_object_add(reply, "table_present", json_object_new_boolean(present > 0));
+	json_object_object_add(reply, "mappings",
+			       json_object_new_int64((int64_t)store_count(d->store)));
+	json_object_object_add(reply, "kernel_elements", json_object_new_int(kernel));
+	json_object_object_add(reply, "rebuilds", json_object_new_int((int)d->rebuilds));
+	json_object_object_add(reply, "bridge", json_object_new_string(d->conf.bridge));
+	json_object_object_add(reply, "bridge_created", json_object_new_boolean(d->bridge_created));
+	json_object_object_add(reply, "dnsmasq_pid", json_object_new_int((int)d->dhcp.pid));
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	op_fn fn;
+} ops[] = {
+	{ "sync", op_sync },
+	{ "put", op_put },
+	{ "del", op_del },
+	{ "dump", op_dump },
+	{ "status", op_status },
+};
+
+void control_handle(struct netd *d, const struct sock_peer *peer, const char *line, size_t len,
+		    json_object **reply)
+{
+	struct proto_error e = { 0 };
+	json_object *req = NULL, *ok = NULL;
+	const char *op = NULL;
+	int64_t id = -1;
+	size_t i;
+
+	if (proto_parse_request(line, len, &req, &op, &id, &e) < 0)
+		goto fail;
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		if (strcmp(op, ops[i].name) != 0)
+			continue;
+		ok = proto_new_ok(id);
+		if (ops[i].fn(d, req, ok, &e) < 0) {
+			json_object_put(ok);
+			ok = NULL;
+			log_warnx("%s from uid %u refused: %s", op, (unsigned)peer->uid, e.message);
+			goto fail;
+		}
+		*reply = ok;
+		json_object_put(req);
+		return;
+	}
+	proto_error_set(&e, PROTO_E_UNKNOWN, "unknown op '%.32s' (netd knows sync, put, del, dump, status)",
+			op);
+fail:
+	json_object_put(req);
+	*reply = proto_new_error(id, &e);
+}

@@ -1,0 +1,611 @@
+/*
+ * netd: the host network side of the lab (bridge, nftables table, DHCP) and nothing else.
+ * One thread, one poll() loop; signals arrive through a signalfd.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "netd/bridge.h"
+#include "netd/netd.h"
+
+#define NETD_MAX_CLIENTS 64
+#define NETD_FILES_DELAY_MS 50     /* coalesce hosts/state file writes after changes */
+#define NETD_CHECK_EVERY_MS 2000   /* table presence check, in case events were lost */
+
+struct client {
+	int fd;
+	struct sock_peer peer;
+	struct linebuf in;
+	char *out;                  /* pending reply bytes */
+	size_t out_len, out_off;
+};
+
+static struct client clients[NETD_MAX_CLIENTS];
+
+long long netd_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void netd_files_touch(struct netd *d)
+{
+	if (!d->files_dirty) {
+		d->files_dirty = true;
+		d->files_due_ms = netd_now_ms() + NETD_FILES_DELAY_MS;
+	}
+}
+
+int netd_files_flush(struct netd *d)
+{
+	struct mapping *maps;
+	size_t n;
+	int ret, ret2;
+
+	maps = store_snapshot(d->store, &n);
+	if (!maps && store_count(d->store) > 0)
+		return -ENOMEM;
+	ret = dhcp_write_hosts(&d->dhcp, maps, n);
+	if (ret == 0 && d->dhcp.pid > 0)
+		dhcp_reload(&d->dhcp);
+	ret2 = persist_save(d->state_path, maps, n);
+	free(maps);
+	d->files_dirty = false;
+	return ret < 0 ? ret : ret2;
+}
+
+int netd_table_rebuild(struct netd *d)
+{
+	struct mapping *maps;
+	size_t n;
+	int ret;
+
+	maps = store_snapshot(d->store, &n);
+	if (!maps && store_count(d->store) > 0)
+		return -ENOMEM;
+	ret = nft_apply_full(d->nft, maps, n);
+	if (ret < 0)
+		log_warnx("table %s: rebuild failed: %s", d->conf.nft_table, nft_last_error(d->nft));
+	free(maps);
+	return ret;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: netd [-d] [-v] [-c FILE] [--teardown | --check-config]\n"
+		"  -c, --config FILE  lab configuration (default " CONF_DEFAULT_PATH ")\n"
+		"  -d, --foreground   log to stderr instead of syslog\n"
+		"  -v, --verbose      debug logging\n"
+		"      --teardown     remove the table, the bridge (if netd created it) and the\n"
+		"                     DHCP server, then exit\n"
+		"      --check-config validate the configuration and exit\n");
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[4096];
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static char *path_join(const char *dir, const char *name)
+{
+	char *p;
+
+	if (asprintf(&p, "%s/%s", dir, name) < 0)
+		fatalx("out of memory");
+	return p;
+}
+
+static void netd_params(struct netd *d)
+{
+	size_t i, n = 0;
+
+	d->publics = calloc(d->conf.n_publics, sizeof(*d->publics));
+	if (!d->publics)
+		fatalx("out of memory");
+	/* One address may carry several port ranges: the set holds each address once. */
+	for (i = 0; i < d->conf.n_publics; i++) {
+		size_t j;
+
+		for (j = 0; j < n; j++)
+			if (d->publics[j].s_addr == d->conf.publics[i].addr.s_addr)
+				break;
+		if (j == n)
+			d->publics[n++] = d->conf.publics[i].addr;
+	}
+	d->nft_params = (struct nft_params){
+		.table = d->conf.nft_table,
+		.bridge = d->conf.bridge,
+		.subnet = d->conf.subnet,
+		.prefix = d->conf.prefix,
+		.publics = d->publics,
+		.n_publics = n,
+		.egress = d->conf.egress,
+		.dns = d->conf.dns,
+	};
+}
+
+/* --teardown: everything netd made goes, nothing else. */
+static int netd_teardown(struct netd *d)
+{
+	char *marker = path_join(d->conf.state_dir, "bridge-created");
+	char *hosts_tmp = NULL;
+	int fd, ret = 0;
+
+	fd = sock_connect(d->conf.netd_socket);
+	if (fd >= 0) {
+		close(fd);
+		log_warnx("netd is running (it answers on %s): stop it before --teardown",
+			  d->conf.netd_socket);
+		free(marker);
+		return 1;
+	}
+	dhcp_stop_stale(&d->dhcp);
+	if (nft_open(&d->nft, &d->nft_params) == 0) {
+		if (nft_teardown(d->nft) < 0) {
+			log_warnx("table %s: %s", d->conf.nft_table, nft_last_error(d->nft));
+			ret = 1;
+		}
+	} else {
+		ret = 1;
+	}
+	if (access(marker, F_OK) == 0) {
+		if (bridge_remove(d->conf.bridge) < 0)
+			ret = 1;
+		else
+			unlink(marker);
+	} else if (bridge_ifindex(d->conf.bridge) >= 0) {
+		log_info("bridge %s was not created by netd: left in place", d->conf.bridge);
+	}
+	unlink(d->state_path);
+	unlink(d->dhcp.hosts_path);
+	unlink(d->dhcp.lease_path);
+	if (asprintf(&hosts_tmp, "%s.tmp", d->dhcp.hosts_path) >= 0) {
+		unlink(hosts_tmp);
+		free(hosts_tmp);
+	}
+	free(marker);
+	if (ret == 0)
+		log_info("teardown done");
+	return ret;
+}
+
+static void client_close(struct client *c)
+{
+	close(c->fd);
+	linebuf_free(&c->in);
+	free(c->out);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+}
+
+static void client_accept(int lfd, gid_t gid)
+{
+	struct sock_peer peer;
+	int fd, i;
+
+	fd = sock_accept(lfd, &peer);
+	if (fd < 0)
+		return;
+	if (!sock_peer_allowed(fd, &peer, gid)) {
+		struct proto_error e;
+		json_object *r;
+		char *s;
+		size_t len;
+
+		log_warnx("control: refused uid %u gid %u pid %d (not root, not in the socket group)",
+			  (unsigned)peer.uid, (unsigned)peer.gid, (int)peer.pid);
+		proto_error_set(&e, PROTO_E_DENIED, "permission denied: uid %u is neither root nor in "
+				"the lab's socket group", (unsigned)peer.uid);
+		r = proto_new_error(-1, &e);
+		s = proto_serialize(r, &len);
+		if (s && write(fd, s, len) < 0)
+			log_debug("control: reply to refused peer: %m");
+		free(s);
+		json_object_put(r);
+		close(fd);
+		return;
+	}
+	for (i = 0; i < NETD_MAX_CLIENTS; i++) {
+		if (clients[i].fd >= 0)
+			continue;
+		clients[i].fd = fd;
+		clients[i].peer = peer;
+		linebuf_init(&clients[i].in, PROTO_MAX_LINE);
+		return;
+	}
+	log_warnx("control: too many clients (%d); refusing pid %d", NETD_MAX_CLIENTS, (int)peer.pid);
+	close(fd);
+}
+
+/* Tries to write what is pending; returns -1 if the client must be closed. */
+static int client_flush(struct client *c)
+{
+	while (c->out && c->out_off < c->out_len) {
+		ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN)
+			return 0;
+		if (w < 0)
+			return -1;
+		c->out_off += (size_t)w;
+	}
+	free(c->out);
+	c->out = NULL;
+	c->out_len = c->out_off = 0;
+	return 0;
+}
+
+static int client_queue(struct client *c, json_object *reply)
+{
+	size_t len;
+	char *s = proto_serialize(reply, &len);
+
+	if (!s)
+		return -1;
+	if (c->out) {
+		char *grown = realloc(c->out, c->out_len + len);
+
+		if (!grown) {
+			free(s);
+			return -1;
+		}
+		memcpy(grown + c->out_len, s, len);
+		c->out = grown;
+		c->out_len += len;
+		free(s);
+	} else {
+		c->out = s;
+		c->out_len = len;
+		c->out_off = 0;
+	}
+	return client_flush(c);
+}
+
+static void client_read(struct netd *d, struct client *c)
+{
+	ssize_t r = linebuf_fill(&c->in, c->fd);
+	char *line;
+	size_t len;
+	int got;
+
+	if (r == -EAGAIN)
+		return;
+	if (r <= 0) {
+		client_close(c);
+		return;
+	}
+	/* Replies are queued in order; reading stops while output is pending. */
+	while (!c->out && (got = linebuf_next(&c->in, &line, &len)) != 0) {
+		json_object *reply = NULL;
+
+		if (got == -EMSGSIZE) {
+			struct proto_error e;
+
+			proto_error_set(&e, PROTO_E_PARSE, "request line longer than %u bytes",
+					PROTO_MAX_LINE);
+			reply = proto_new_error(-1, &e);
+		} else {
+			control_handle(d, &c->peer, line, len, &reply);
+		}
+		if (client_queue(c, reply) < 0) {
+			json_object_put(reply);
+			client_close(c);
+			return;
+		}
+		json_object_put(reply);
+	}
+}
+
+static int netd_check_table(struct netd *d)
+{
+	int r = nft_table_exists(d->nft);
+
+	if (r != 0)
+		return r;
+	log_warnx("table %s vanished (nft flush ruleset?): rebuilding it with %zu mappings",
+		  d->conf.nft_table, store_count(d->store));
+	d->rebuilds++;
+	return netd_table_rebuild(d);
+}
+
+static int signalfd_setup(void)
+{
+	sigset_t mask;
+	int fd;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		fatal("sigprocmask");
+	fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd < 0)
+		fatal("signalfd");
+	signal(SIGPIPE, SIG_IGN);
+	return fd;
+}
+
+/* SIGHUP: reload the configuration; only what can change without a restart is taken. */
+static void netd_reload(struct netd *d)
+{
+	struct lab_conf fresh;
+	char err[512];
+
+	if (conf_load(d->conf.path, &fresh, err, sizeof(err)) < 0) {
+		log_warnx("reload refused, keeping the running configuration: %s", err);
+		return;
+	}
+	if (strcmp(fresh.bridge, d->conf.bridge) || strcmp(fresh.nft_table, d->conf.nft_table) ||
+	    fresh.subnet.s_addr != d->conf.subnet.s_addr || fresh.prefix != d->conf.prefix ||
+	    strcmp(fresh.netd_socket, d->conf.netd_socket)) {
+		log_warnx("reload refused: bridge, subnet, table or socket changed; restart netd "
+			  "(and labd) for that");
+		conf_free(&fresh);
+		return;
+	}
+	log_info("configuration reloaded; the next rebuild uses it after restart of dnsmasq");
+	conf_free(&fresh);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'd' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "teardown", no_argument, NULL, 'T' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = CONF_DEFAULT_PATH;
+	bool fg = false, teardown = false, check_only = false;
+	int level = LOG_LVL_INFO;
+	struct netd d = { 0 };
+	struct mapping *maps = NULL;
+	size_t n_maps = 0;
+	char err[1024];
+	char *marker;
+	gid_t gid = (gid_t)-1;
+	int opt, lfd, sfd, mfd, ret, i;
+	bool running = true;
+	long long next_check;
+
+	while ((opt = getopt_long(argc, argv, "c:dvh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': path = optarg; break;
+		case 'd': fg = true; break;
+		case 'v': level = LOG_LVL_DEBUG; break;
+		case 'T': teardown = true; break;
+		case 'C': check_only = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (conf_load(path, &d.conf, err, sizeof(err)) < 0) {
+		fprintf(stderr, "netd: %s\n", err);
+		return 2;
+	}
+	if (check_only) {
+		printf("%s: OK\n", path);
+		conf_free(&d.conf);
+		return 0;
+	}
+	log_init("netd", fg || teardown, level);
+	if (d.conf.socket_group && sock_group_gid(d.conf.socket_group, &gid) < 0) {
+		fprintf(stderr, "netd: %s: socket_group '%s' does not exist (create it with "
+			"groupadd, or remove the setting)\n", path, d.conf.socket_group);
+		conf_free(&d.conf);
+		return 2;
+	}
+	netd_params(&d);
+	d.state_path = path_join(d.conf.state_dir, "netd-mappings.json");
+	if (dhcp_init(&d.dhcp, &d.conf) < 0)
+		fatalx("out of memory");
+
+	if (teardown) {
+		ret = netd_teardown(&d);
+		goto out;
+	}
+
+	if ((ret = mkdir_p(d.conf.state_dir, 0755)) < 0 || (ret = mkdir_p(d.conf.run_dir, 0755)) < 0) {
+		errno = -ret;
+		fatal("creating %s and %s", d.conf.state_dir, d.conf.run_dir);
+	}
+	d.started = time(NULL);
+	if (store_new(&d.store) < 0)
+		fatalx("out of memory");
+
+	/* Bridge first: dnsmasq binds to it, and the table's rules name it. */
+	if (bridge_ensure(d.conf.bridge, d.conf.gateway, d.conf.prefix, &d.bridge_created) < 0)
+		fatalx("bridge %s: cannot set it up (see above)", d.conf.bridge);
+	marker = path_join(d.conf.state_dir, "bridge-created");
+	if (d.bridge_created) {
+		int fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+
+		if (fd < 0)
+			log_warn("%s", marker);
+		else
+			close(fd);
+	} else {
+		d.bridge_created = access(marker, F_OK) == 0;
+	}
+	free(marker);
+
+	if (persist_load(d.state_path, &d.conf, &maps, &n_maps) < 0)
+		fatalx("state file %s: cannot read it", d.state_path);
+	if (store_replace(d.store, maps, n_maps) < 0)
+		fatalx("out of memory");
+	free(maps);
+
+	if (nft_open(&d.nft, &d.nft_params) < 0)
+		fatalx("nftables: cannot open a netlink socket (CAP_NET_ADMIN needed)");
+	if (netd_table_rebuild(&d) < 0)
+		fatalx("table %s: cannot create it", d.conf.nft_table);
+	log_info("table %s ready with %zu mappings", d.conf.nft_table, store_count(d.store));
+	if (nft_monitor_open(d.nft) < 0)
+		log_warnx("nftables monitor unavailable: falling back to checks every %d ms",
+			  NETD_CHECK_EVERY_MS);
+
+	if (netd_files_flush(&d) < 0)
+		fatalx("cannot write the DHCP hosts file or the state file");
+	if (dhcp_start(&d.dhcp) < 0)
+		fatalx("dnsmasq: cannot start it");
+
+	sfd = signalfd_setup();
+	lfd = sock_listen(d.conf.netd_socket, 0660, d.conf.socket_group);
+	if (lfd < 0) {
+		errno = -lfd;
+		fatal("control socket %s", d.conf.netd_socket);
+	}
+	for (i = 0; i < NETD_MAX_CLIENTS; i++)
+		clients[i].fd = -1;
+	log_info("netd %s ready on %s (bridge %s, %zu public addresses)", NETD_VERSION,
+		 d.conf.netd_socket, d.conf.bridge, d.nft_params.n_publics);
+
+	next_check = netd_now_ms() + NETD_CHECK_EVERY_MS;
+	while (running) {
+		struct pollfd pfd[3 + NETD_MAX_CLIENTS];
+		int map[NETD_MAX_CLIENTS];
+		int np = 0, nc = 0, timeout;
+		long long now = netd_now_ms(), due = next_check;
+
+		if (d.files_dirty && d.files_due_ms < due)
+			due = d.files_due_ms;
+		if (d.dhcp.pid == 0 && d.dhcp.next_start_ms < due)
+			due = d.dhcp.next_start_ms;
+		timeout = due > now ? (int)(due - now) : 0;
+
+		pfd[np++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		pfd[np++] = (struct pollfd){ .fd = lfd, .events = POLLIN };
+		mfd = nft_monitor_fd(d.nft);
+		pfd[np++] = (struct pollfd){ .fd = mfd, .events = POLLIN };
+		for (i = 0; i < NETD_MAX_CLIENTS; i++) {
+			if (clients[i].fd < 0)
+				continue;
+			map[nc++] = i;
+			pfd[np++] = (struct pollfd){
+				.fd = clients[i].fd,
+				.events = clients[i].out ? POLLOUT : POLLIN,
+			};
+		}
+		if (poll(pfd, (nfds_t)np, timeout) < 0 && errno != EINTR)
+			fatal("poll");
+
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+				switch (si.ssi_signo) {
+				case SIGTERM:
+				case SIGINT:
+					log_info("signal %u: stopping; the table and the bridge stay in "
+						 "place", si.ssi_signo);
+					running = false;
+					break;
+				case SIGHUP:
+					netd_reload(&d);
+					break;
+				case SIGCHLD:
+					if (dhcp_reap(&d.dhcp))
+						d.dhcp.next_start_ms = netd_now_ms() +
+								       dhcp_restart_delay_ms(&d.dhcp);
+					break;
+				}
+			}
+		}
+		if (pfd[1].revents & POLLIN)
+			client_accept(lfd, gid);
+		if (mfd >= 0 && (pfd[2].revents & POLLIN)) {
+			if (nft_monitor_read(d.nft) != 0)
+				netd_check_table(&d);
+		}
+		for (i = 0; i < nc; i++) {
+			struct client *c = &clients[map[i]];
+			short rev = pfd[3 + i].revents;
+
+			if (c->fd < 0 || !rev)
+				continue;
+			if (rev & POLLOUT) {
+				if (client_flush(c) < 0) {
+					client_close(c);
+					continue;
+				}
+				if (!c->out)
+					client_read(&d, c);   /* lines already buffered */
+			} else if (rev & (POLLIN | POLLHUP | POLLERR)) {
+				client_read(&d, c);
+			}
+		}
+
+		now = netd_now_ms();
+		if (d.files_dirty && now >= d.files_due_ms)
+			netd_files_flush(&d);
+		if (d.dhcp.pid == 0 && running && now >= d.dhcp.next_start_ms) {
+			if (dhcp_start(&d.dhcp) < 0)
+				d.dhcp.next_start_ms = now + dhcp_restart_delay_ms(&d.dhcp);
+		}
+		if (now >= next_check) {
+			netd_check_table(&d);
+			next_check = now + NETD_CHECK_EVERY_MS;
+		}
+	}
+
+	if (d.files_dirty)
+		netd_files_flush(&d);
+	for (i = 0; i < NETD_MAX_CLIENTS; i++)
+		if (clients[i].fd >= 0)
+			client_close(&clients[i]);
+	close(lfd);
+	unlink(d.conf.netd_socket);
+	close(sfd);
+	dhcp_stop(&d.dhcp);
+	ret = 0;
+out:
+	nft_close(d.nft);
+	store_free(d.store);
+	dhcp_free(&d.dhcp);
+	free(d.state_path);
+	free(d.publics);
+	conf_free(&d.conf);
+	return ret;
+}

@@ -1,0 +1,54 @@
+/* netd's state, shared by its main loop (main.c) and its request handlers (control.c). */
+#ifndef VLAB_NETD_H
+#define VLAB_NETD_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include "common/conf.h"
+#include "common/proto.h"
+#include "common/sock.h"
+#include "netd/dhcp.h"
+#include "netd/nft.h"
+#include "netd/store.h"
+
+#define NETD_VERSION "0.1"
+
+struct netd {
+	struct lab_conf conf;
+	struct store *store;
+	struct nft *nft;
+	struct nft_params nft_params;
+	struct in_addr *publics;     /* backing array of nft_params.publics */
+	struct dhcp dhcp;
+	bool bridge_created;
+	char *state_path;            /* STATE_DIR/netd-mappings.json */
+	bool files_dirty;            /* hosts file and state file lag the store */
+	long long files_due_ms;      /* when to write them (coalesces bursts of puts) */
+	unsigned rebuilds;           /* times the table was rebuilt after vanishing */
+	time_t started;
+};
+
+/* Monotonic milliseconds. */
+long long netd_now_ms(void);
+
+/* Marks the files for writing shortly (a burst of changes is written once). */
+void netd_files_touch(struct netd *d);
+/* Writes the hosts file (+SIGHUP to dnsmasq) and the state file now. */
+int netd_files_flush(struct netd *d);
+
+/* Rebuilds the whole table from the store in one batch. */
+int netd_table_rebuild(struct netd *d);
+
+/* Handles one request line from PEER; *REPLY gets the final reply (never NULL). */
+void control_handle(struct netd *d, const struct sock_peer *peer, const char *line, size_t len,
+		    json_object **reply);
+
+/* The state file: the mappings as a JSON array, written atomically. */
+int persist_save(const char *path, const struct mapping *maps, size_t n);
+/* Loads and re-checks against CONF; entries that no longer fit are dropped with a
+ * warning. A missing file is an empty list. */
+int persist_load(const char *path, const struct lab_conf *conf, struct mapping **maps, size_t *n);
+
+#endif

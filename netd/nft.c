@@ -1,0 +1,986 @@
+/*
+ * netd's nftables table over netlink: every change is one batch (begin, messages, end)
+ * sent with one sendmsg(); every message asks for an ACK, and each ACK or error is tied
+ * back to its message by sequence number, as nftables' mnl_batch_talk() does.
+ */
+#include <errno.h>
+#include <netinet/in.h> /* before the linux/ headers, which otherwise redefine it */
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h> /* libnftnl headers need FILE */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/batch.h>
+#include <libnftnl/common.h>
+#include <libnftnl/gen.h>
+
+#include "common/log.h"
+#include "netd/nft.h"
+#include "netd/nft_build.h"
+
+/* Receive buffer: a netlink dump skb is at most 32 KiB; twice that leaves room. */
+#define NFT_RXBUF_SIZE (64u << 10)
+/* Socket buffers: a 10k-mapping batch is ~0.6 MiB; the monitor may see a burst of
+ * element events when someone else rewrites a big set. */
+#define NFT_SNDBUF_MIN (1u << 20)
+#define NFT_RCVBUF (4u << 20)
+#define NFT_MON_RCVBUF (8u << 20)
+/* Elements per NEWSETELEM message: 1024 map elements are ~37 KiB, well under 64 KiB
+ * (the element list is one netlink attribute, whose length field is 16 bits). */
+#define NFT_ELEMS_PER_MSG 1024
+/* Batch pages: big for bulk element loads, small for one-element changes. The overrun
+ * must hold the largest single message. */
+#define NFT_PAGE_BIG (256u << 10)
+#define NFT_PAGE_SMALL (16u << 10)
+#define NFT_PAGE_OVERRUN (96u << 10)
+/* How long to wait for missing ACKs (the kernel answers synchronously; this is a
+ * safety net, not a normal path). */
+#define NFT_ACK_TIMEOUT_MS 2000
+
+struct nft_msgdesc {
+	char what[48];
+	bool want_ack;
+	bool acked;
+};
+
+struct nft {
+	struct mnl_socket *nl;
+	uint32_t portid;
+	uint32_t seq;
+	int sndbuf;                  /* what we asked SO_SNDBUF for */
+
+	struct nft_params p;         /* strings and publics are our copies */
+	char *table;
+	char *bridge;
+	struct in_addr *publics;
+
+	struct mnl_socket *mon;
+	bool mon_missed;             /* a quiet window may have hidden someone's change */
+
+	char *rxbuf;                 /* NFT_RXBUF_SIZE */
+
+	/* The batch in flight: message i has sequence number first_seq + i. */
+	uint32_t first_seq;
+	struct nft_msgdesc *descs;
+	size_t n_descs;
+	size_t cap_descs;
+
+	char err[256];
+};
+
+struct batch {
+	struct nft *n;
+	struct nftnl_batch *b;
+	int err;
+};
+
+static const char *nft_msg_name(uint16_t type)
+{
+	switch (type) {
+	case NFT_MSG_NEWTABLE: return "NEWTABLE";
+	case NFT_MSG_DELTABLE: return "DELTABLE";
+	case NFT_MSG_NEWCHAIN: return "NEWCHAIN";
+	case NFT_MSG_NEWRULE: return "NEWRULE";
+	case NFT_MSG_NEWSET: return "NEWSET";
+	case NFT_MSG_NEWSETELEM: return "NEWSETELEM";
+	case NFT_MSG_DELSETELEM: return "DELSETELEM";
+	default: return "MSG";
+	}
+}
+
+static void nft_set_error(struct nft *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void nft_set_error(struct nft *n, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(n->err, sizeof(n->err), fmt, ap);
+	va_end(ap);
+}
+
+const char *nft_last_error(const struct nft *n)
+{
+	return n->err;
+}
+
+/* Buffer sizes above the sysctl limits need CAP_NET_ADMIN (the *FORCE options); fall
+ * back to the plain option so an unprivileged test still gets what the sysctl allows. */
+static int sock_set_buf(int fd, int force_opt, int opt, int size)
+{
+	if (setsockopt(fd, SOL_SOCKET, force_opt, &size, sizeof(size)) == 0)
+		return 0;
+	if (setsockopt(fd, SOL_SOCKET, opt, &size, sizeof(size)) == 0)
+		return 0;
+	return -errno;
+}
+
+static char *xstrdup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+int nft_open(struct nft **out, const struct nft_params *p)
+{
+	struct nft *n;
+	int one = 1, ret = -ENOMEM, fd;
+
+	*out = NULL;
+	if (!p->table || !p->bridge)
+		return -EINVAL;
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	n->p = *p;
+	n->table = xstrdup(p->table);
+	n->bridge = xstrdup(p->bridge);
+	n->rxbuf = malloc(NFT_RXBUF_SIZE);
+	if (!n->table || !n->bridge || !n->rxbuf)
+		goto out;
+	n->p.table = n->table;
+	n->p.bridge = n->bridge;
+	if (p->n_publics) {
+		n->publics = calloc(p->n_publics, sizeof(*n->publics));
+		if (!n->publics)
+			goto out;
+		memcpy(n->publics, p->publics, p->n_publics * sizeof(*n->publics));
+	}
+	n->p.publics = n->publics;
+
+	n->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	if (!n->nl) {
+		ret = -errno;
+		log_warn("nft: netlink socket");
+		goto out;
+	}
+	if (mnl_socket_bind(n->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		ret = -errno;
+		log_warn("nft: netlink bind");
+		goto out;
+	}
+	n->portid = mnl_socket_get_portid(n->nl);
+	fd = mnl_socket_get_fd(n->nl);
+	/* Errors echo only the header of the failed message, not 64 KiB of elements;
+	 * extended ACKs carry the kernel's reason text. */
+	mnl_socket_setsockopt(n->nl, NETLINK_CAP_ACK, &one, sizeof(one));
+	mnl_socket_setsockopt(n->nl, NETLINK_EXT_ACK, &one, sizeof(one));
+	if (sock_set_buf(fd, SO_RCVBUFFORCE, SO_RCVBUF, NFT_RCVBUF) < 0)
+		log_warn("nft: receive buffer");
+	if (sock_set_buf(fd, SO_SNDBUFFORCE, SO_SNDBUF, NFT_SNDBUF_MIN) == 0)
+		n->sndbuf = NFT_SNDBUF_MIN;
+	/* Sequence numbers only need to be unique per socket; start away from 0, which
+	 * libmnl treats as "don't check". */
+	n->seq = 1;
+	*out = n;
+	n = NULL;
+	ret = 0;
+out:
+	nft_close(n);
+	return ret;
+}
+
+void nft_close(struct nft *n)
+{
+	if (!n)
+		return;
+	if (n->nl)
+		mnl_socket_close(n->nl);
+	if (n->mon)
+		mnl_socket_close(n->mon);
+	free(n->table);
+	free(n->bridge);
+	free(n->publics);
+	free(n->rxbuf);
+	free(n->descs);
+	free(n);
+}
+
+/* --- batches ------------------------------------------------------------ */
+
+static uint32_t nft_next_seq(struct nft *n)
+{
+	if (++n->seq == 0)
+		n->seq = 1;
+	return n->seq;
+}
+
+static int batch_desc_add(struct batch *bt, const char *what, const char *obj, bool want_ack)
+{
+	struct nft *n = bt->n;
+	struct nft_msgdesc *d;
+
+	if (n->n_descs == n->cap_descs) {
+		size_t cap = n->cap_descs ? n->cap_descs * 2 : 64;
+
+		d = realloc(n->descs, cap * sizeof(*d));
+		if (!d)
+			return -ENOMEM;
+		n->descs = d;
+		n->cap_descs = cap;
+	}
+	d = &n->descs[n->n_descs++];
+	snprintf(d->what, sizeof(d->what), "%s%s%s", what, obj ? " " : "", obj ? obj : "");
+	d->want_ack = want_ack;
+	d->acked = false;
+	return 0;
+}
+
+static void batch_start(struct batch *bt, struct nft *n, bool big)
+{
+	bt->n = n;
+	bt->err = 0;
+	n->n_descs = 0;
+	n->err[0] = '\0';
+	bt->b = nftnl_batch_alloc(big ? NFT_PAGE_BIG : NFT_PAGE_SMALL, NFT_PAGE_OVERRUN);
+	if (!bt->b) {
+		bt->err = -ENOMEM;
+		return;
+	}
+	n->first_seq = nft_next_seq(n);
+	nftnl_batch_begin(nftnl_batch_buffer(bt->b), n->first_seq);
+	bt->err = batch_desc_add(bt, "BATCH_BEGIN", NULL, false);
+	if (!bt->err && nftnl_batch_update(bt->b) < 0)
+		bt->err = -ENOMEM;
+}
+
+/* Header of the next message, with its description recorded; NULL after an error. */
+static struct nlmsghdr *batch_hdr(struct batch *bt, uint16_t type, uint16_t flags,
+				  const char *obj)
+{
+	struct nlmsghdr *nlh;
+
+	if (bt->err)
+		return NULL;
+	bt->err = batch_desc_add(bt, nft_msg_name(type), obj, true);
+	if (bt->err)
+		return NULL;
+	nlh = nftnl_nlmsg_build_hdr(nftnl_batch_buffer(bt->b), type, NFPROTO_IPV4,
+				    flags | NLM_F_ACK, nft_next_seq(bt->n));
+	return nlh;
+}
+
+/* Call after a message's payload is complete. */
+static void batch_next(struct batch *bt)
+{
+	if (!bt->err && nftnl_batch_update(bt->b) < 0)
+		bt->err = -ENOMEM;
+}
+
+static void batch_table(struct batch *bt, uint16_t type, uint16_t flags)
+{
+	struct nftnl_table *t = bt->err ? NULL : nft_build_table(&bt->n->p);
+	struct nlmsghdr *nlh;
+
+	if (!t) {
+		if (!bt->err)
+			bt->err = -ENOMEM;
+		return;
+	}
+	nlh = batch_hdr(bt, type, flags, bt->n->table);
+	if (nlh) {
+		nftnl_table_nlmsg_build_payload(nlh, t);
+		batch_next(bt);
+	}
+	nftnl_table_free(t);
+}
+
+/* Takes ownership of S (may be NULL: allocation failed). */
+static void batch_set(struct batch *bt, uint16_t type, uint16_t flags, struct nftnl_set *s,
+		      bool elems)
+{
+	struct nlmsghdr *nlh;
+
+	if (!s) {
+		if (!bt->err)
+			bt->err = -ENOMEM;
+		return;
+	}
+	nlh = batch_hdr(bt, type, flags, nftnl_set_get_str(s, NFTNL_SET_NAME));
+	if (nlh) {
+		if (elems)
+			nftnl_set_elems_nlmsg_build_payload(nlh, s);
+		else
+			nftnl_set_nlmsg_build_payload(nlh, s);
+		batch_next(bt);
+	}
+	nftnl_set_free(s);
+}
+
+/* The elements of MAPS (map or endpoint halves) in messages of NFT_ELEMS_PER_MSG. */
+static void batch_elems(struct batch *bt, uint16_t type, const char *set,
+			const struct mapping *maps, size_t n_maps)
+{
+	bool is_map = strcmp(set, NFT_MAP_NAME) == 0;
+	size_t i, j;
+
+	for (i = 0; i < n_maps && !bt->err; i += NFT_ELEMS_PER_MSG) {
+		struct nftnl_set *s = nft_build_set_ref(&bt->n->p, set);
+		size_t end = i + NFT_ELEMS_PER_MSG < n_maps ? i + NFT_ELEMS_PER_MSG : n_maps;
+
+		for (j = i; s && j < end; j++) {
+			if (nft_build_elems(&maps[j], is_map ? s : NULL, is_map ? NULL : s) < 0) {
+				nftnl_set_free(s);
+				s = NULL;
+			}
+		}
+		batch_set(bt, type, type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0, s, true);
+	}
+}
+
+/* DELSETELEM without an element list flushes the set (libnftnl omits the list
+ * attribute for a set without elements). */
+static void batch_flush_set(struct batch *bt, const char *set)
+{
+	batch_set(bt, NFT_MSG_DELSETELEM, 0, bt->err ? NULL : nft_build_set_ref(&bt->n->p, set),
+		  true);
+}
+
+static void batch_free(struct batch *bt)
+{
+	if (bt->b)
+		nftnl_batch_free(bt->b);
+	bt->b = NULL;
+}
+
+static struct nft_msgdesc *desc_for_seq(struct nft *n, uint32_t seq, size_t *idx)
+{
+	uint32_t i = seq - n->first_seq;
+
+	if (i >= n->n_descs)
+		return NULL;
+	*idx = i;
+	return &n->descs[i];
+}
+
+/* The kernel's extended-ACK text, if any (NLMSGERR_ATTR_MSG). */
+static const char *ack_ext_msg(const struct nlmsghdr *nlh)
+{
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *attr;
+	unsigned off = sizeof(*e);
+
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return NULL;
+	/* Without NETLINK_CAP_ACK the failed message's payload sits in between. */
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		off += e->msg.nlmsg_len - sizeof(e->msg);
+	if (mnl_nlmsg_get_payload_len(nlh) < off)
+		return NULL;
+	mnl_attr_for_each(attr, nlh, off) {
+		if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
+		    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
+			return mnl_attr_get_str(attr);
+	}
+	return NULL;
+}
+
+/* Reads ACKs until every message that asked for one is accounted for. The kernel runs
+ * the batch inside sendmsg(), so they are normally all queued already. */
+static int batch_read_acks(struct nft *n, size_t pending)
+{
+	int fd = mnl_socket_get_fd(n->nl), ret = 0;
+
+	while (pending > 0) {
+		ssize_t len = recv(fd, n->rxbuf, NFT_RXBUF_SIZE, MSG_DONTWAIT);
+		const struct nlmsghdr *nlh;
+		int left;
+
+		if (len < 0) {
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN) {
+				if (!ret) {
+					ret = -errno;
+					nft_set_error(n, "reading batch ACKs: %s", strerror(errno));
+				}
+				break;
+			}
+			/* A failed batch may be answered by one error only (-ENOMEM on the
+			 * batch header); after an error, what is missing will not come. */
+			if (ret)
+				break;
+			if (poll(&pfd, 1, NFT_ACK_TIMEOUT_MS) <= 0) {
+				ret = -ETIMEDOUT;
+				nft_set_error(n, "no ACK for %zu batch messages", pending);
+				break;
+			}
+			continue;
+		}
+		left = (int)len;
+		for (nlh = (const struct nlmsghdr *)n->rxbuf; mnl_nlmsg_ok(nlh, left);
+		     nlh = mnl_nlmsg_next(nlh, &left)) {
+			const struct nlmsgerr *e;
+			struct nft_msgdesc *d;
+			size_t idx = 0;
+
+			if (nlh->nlmsg_type != NLMSG_ERROR ||
+			    mnl_nlmsg_get_payload_len(nlh) < sizeof(*e))
+				continue;
+			e = mnl_nlmsg_get_payload(nlh);
+			d = desc_for_seq(n, nlh->nlmsg_seq, &idx);
+			if (d && d->want_ack && !d->acked) {
+				d->acked = true;
+				pending--;
+			}
+			if (e->error && !ret) {
+				const char *ext = ack_ext_msg(nlh);
+
+				ret = e->error < 0 ? e->error : -e->error;
+				nft_set_error(n, "batch message %zu (%s): %s%s%s%s", idx,
+					      d ? d->what : "?", strerror(-ret), ext ? " (" : "",
+					      ext ? ext : "", ext ? ")" : "");
+			}
+		}
+	}
+	return ret;
+}
+
+/* Drops whatever a previous, abandoned exchange left in the socket. */
+static void nft_drain(struct nft *n)
+{
+	int fd = mnl_socket_get_fd(n->nl);
+
+	while (recv(fd, n->rxbuf, NFT_RXBUF_SIZE, MSG_DONTWAIT) > 0 || errno == EINTR)
+		;
+}
+
+static int batch_send(struct batch *bt, const char *op)
+{
+	struct nft *n = bt->n;
+	struct sockaddr_nl snl = { .nl_family = AF_NETLINK };
+	struct iovec *iov = NULL;
+	struct msghdr msg = { 0 };
+	size_t total = 0, pending = 0, i;
+	int iovlen, ret;
+
+	if (!bt->err) {
+		nftnl_batch_end(nftnl_batch_buffer(bt->b), nft_next_seq(n));
+		bt->err = batch_desc_add(bt, "BATCH_END", NULL, false);
+		batch_next(bt);
+	}
+	if (bt->err) {
+		ret = bt->err;
+		nft_set_error(n, "%s: building batch: %s", op, strerror(-ret));
+		goto out;
+	}
+	iovlen = nftnl_batch_iovec_len(bt->b);
+	iov = calloc((size_t)iovlen, sizeof(*iov));
+	if (!iov) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	nftnl_batch_iovec(bt->b, iov, (uint32_t)iovlen);
+	for (i = 0; i < (size_t)iovlen; i++)
+		total += iov[i].iov_len;
+	/* The whole batch is one skb: it must fit the send buffer. */
+	if (total + 4096 > (size_t)n->sndbuf) {
+		int want = (int)(total + 4096);
+
+		if (sock_set_buf(mnl_socket_get_fd(n->nl), SO_SNDBUFFORCE, SO_SNDBUF, want) == 0)
+			n->sndbuf = want;
+	}
+	for (i = 0; i < n->n_descs; i++)
+		pending += n->descs[i].want_ack;
+
+	nft_drain(n);
+	msg.msg_name = &snl;
+	msg.msg_namelen = sizeof(snl);
+	msg.msg_iov = iov;
+	msg.msg_iovlen = (size_t)iovlen;
+	if (sendmsg(mnl_socket_get_fd(n->nl), &msg, 0) < 0) {
+		ret = -errno;
+		nft_set_error(n, "%s: sending %zu-byte batch: %s", op, total, strerror(errno));
+		goto out;
+	}
+	ret = batch_read_acks(n, pending);
+out:
+	if (ret == -ENOENT)
+		log_debug("nft %s: %s", op, n->err);
+	else if (ret)
+		log_warnx("nft %s: %s", op, n->err);
+	free(iov);
+	batch_free(bt);
+	return ret;
+}
+
+/* --- the monitor's quiet window ------------------------------------------ */
+
+static int nft_request(struct nft *n, struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
+
+static int genid_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nftnl_gen *g = nftnl_gen_alloc();
+	uint32_t *gen = data;
+
+	if (!g)
+		return MNL_CB_ERROR;
+	if (nftnl_gen_nlmsg_parse(nlh, g) == 0)
+		*gen = nftnl_gen_get_u32(g, NFTNL_GEN_ID);
+	nftnl_gen_free(g);
+	return MNL_CB_OK;
+}
+
+/* The ruleset generation: the kernel bumps it once per committed batch. */
+static int nft_get_genid(struct nft *n, uint32_t *gen)
+{
+	char buf[MNL_NLMSG_HDRLEN + 64];
+	struct nlmsghdr *nlh;
+
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETGEN, AF_UNSPEC, NLM_F_ACK, nft_next_seq(n));
+	return nft_request(n, nlh, genid_cb, gen);
+}
+
+/* Wakes the monitor: a no-op message from our main socket to the monitor socket makes
+ * its fd readable and nft_monitor_read() report "check". */
+static void mon_note(struct nft *n)
+{
+	struct nlmsghdr nlh = {
+		.nlmsg_len = NLMSG_HDRLEN, .nlmsg_type = NLMSG_NOOP, .nlmsg_pid = n->portid,
+	};
+	struct sockaddr_nl to = {
+		.nl_family = AF_NETLINK, .nl_pid = mnl_socket_get_portid(n->mon),
+	};
+
+	n->mon_missed = true;
+	if (sendto(mnl_socket_get_fd(n->nl), &nlh, sizeof(nlh), 0, (struct sockaddr *)&to,
+		   sizeof(to)) < 0)
+		log_warn("nft monitor: waking the monitor");
+}
+
+/*
+ * With anyone subscribed to nftables events the kernel builds one event per element,
+ * which triples the cost of a 10k-element batch. Our own changes are not news, so
+ * around bulk batches the monitor leaves the group; the generation count tells whether
+ * anyone else committed in the meantime (then the monitor is woken to check).
+ */
+static bool mon_quiet_begin(struct nft *n, uint32_t *gen)
+{
+	unsigned group = NFNLGRP_NFTABLES;
+
+	if (!n->mon || nft_get_genid(n, gen) < 0)
+		return false;
+	return mnl_socket_setsockopt(n->mon, NETLINK_DROP_MEMBERSHIP, &group, sizeof(group)) == 0;
+}
+
+static void mon_quiet_end(struct nft *n, uint32_t gen, bool committed)
+{
+	unsigned group = NFNLGRP_NFTABLES;
+	uint32_t now = gen;
+
+	if (mnl_socket_setsockopt(n->mon, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0) {
+		log_warn("nft monitor: rejoining the nftables group");
+		mon_note(n);
+		return;
+	}
+	if (nft_get_genid(n, &now) < 0 || now != gen + (committed ? 1 : 0)) {
+		log_debug("nft monitor: generation %u -> %u during our batch", gen, now);
+		mon_note(n);
+	}
+}
+
+/* --- operations --------------------------------------------------------- */
+
+/* A size hint: the kernel then pre-sizes the hash table instead of growing it under
+ * the first bulk load (halves nft_apply_full at 10k). It is also a hard limit, so it
+ * leaves ample room for later puts; see nft_build_set_size(). */
+static struct nftnl_set *sized(struct nftnl_set *s, size_t n_maps)
+{
+	if (s)
+		nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, nft_build_set_size(n_maps));
+	return s;
+}
+
+/* A batch with many elements: sent inside the monitor's quiet window. */
+static int batch_send_bulk(struct batch *bt, const char *op)
+{
+	struct nft *n = bt->n;
+	uint32_t gen = 0;
+	bool quiet = false;
+	int ret;
+
+	if (!bt->err)
+		quiet = mon_quiet_begin(n, &gen);
+	ret = batch_send(bt, op);
+	if (quiet)
+		mon_quiet_end(n, gen, ret == 0);
+	return ret;
+}
+
+int nft_apply_full(struct nft *n, const struct mapping *maps, size_t n_maps)
+{
+	const char *chains[8];
+	struct batch bt;
+	size_t nc, i;
+
+	batch_start(&bt, n, n_maps > 0);
+	/* Add first so that the delete cannot fail; the second add starts empty. */
+	batch_table(&bt, NFT_MSG_NEWTABLE, NLM_F_CREATE);
+	batch_table(&bt, NFT_MSG_DELTABLE, 0);
+	batch_table(&bt, NFT_MSG_NEWTABLE, NLM_F_CREATE);
+	batch_set(&bt, NFT_MSG_NEWSET, NLM_F_CREATE, bt.err ? NULL : nft_build_publics_set(&n->p),
+		  false);
+	batch_set(&bt, NFT_MSG_NEWSET, NLM_F_CREATE,
+		  bt.err ? NULL : sized(nft_build_map(&n->p), n_maps), false);
+	batch_set(&bt, NFT_MSG_NEWSET, NLM_F_CREATE,
+		  bt.err ? NULL : sized(nft_build_endpoints(&n->p), n_maps), false);
+	if (n->p.n_publics)
+		batch_set(&bt, NFT_MSG_NEWSETELEM, NLM_F_CREATE,
+			  bt.err ? NULL : nft_build_publics_elems(&n->p), true);
+
+	nc = nft_build_chain_names(&n->p, chains, sizeof(chains) / sizeof(chains[0]));
+	for (i = 0; i < nc && !bt.err; i++) {
+		struct nftnl_chain *c = nft_build_chain(&n->p, chains[i]);
+		struct nlmsghdr *nlh;
+
+		if (!c) {
+			bt.err = -ENOMEM;
+			break;
+		}
+		nlh = batch_hdr(&bt, NFT_MSG_NEWCHAIN, NLM_F_CREATE, chains[i]);
+		if (nlh) {
+			nftnl_chain_nlmsg_build_payload(nlh, c);
+			batch_next(&bt);
+		}
+		nftnl_chain_free(c);
+	}
+	for (i = 0; i < nc && !bt.err; i++) {
+		struct nftnl_rule *rules[NFT_BUILD_MAX_RULES];
+		int nr = nft_build_rules(&n->p, chains[i], rules, NFT_BUILD_MAX_RULES), j;
+
+		if (nr < 0) {
+			bt.err = nr;
+			break;
+		}
+		for (j = 0; j < nr; j++) {
+			struct nlmsghdr *nlh = batch_hdr(&bt, NFT_MSG_NEWRULE,
+							 NLM_F_CREATE | NLM_F_APPEND, chains[i]);
+
+			if (nlh) {
+				nftnl_rule_nlmsg_build_payload(nlh, rules[j]);
+				batch_next(&bt);
+			}
+			nftnl_rule_free(rules[j]);
+		}
+	}
+	batch_elems(&bt, NFT_MSG_NEWSETELEM, NFT_MAP_NAME, maps, n_maps);
+	batch_elems(&bt, NFT_MSG_NEWSETELEM, NFT_ENDPOINTS_NAME, maps, n_maps);
+	return batch_send_bulk(&bt, "apply");
+}
+
+int nft_sync(struct nft *n, const struct mapping *maps, size_t n_maps)
+{
+	struct batch bt;
+
+	batch_start(&bt, n, n_maps > 0);
+	batch_flush_set(&bt, NFT_MAP_NAME);
+	batch_flush_set(&bt, NFT_ENDPOINTS_NAME);
+	batch_elems(&bt, NFT_MSG_NEWSETELEM, NFT_MAP_NAME, maps, n_maps);
+	batch_elems(&bt, NFT_MSG_NEWSETELEM, NFT_ENDPOINTS_NAME, maps, n_maps);
+	return batch_send_bulk(&bt, "sync");
+}
+
+int nft_put(struct nft *n, const struct mapping *old, const struct mapping *new_map)
+{
+	struct batch bt;
+
+	batch_start(&bt, n, false);
+	if (old) {
+		batch_elems(&bt, NFT_MSG_DELSETELEM, NFT_MAP_NAME, old, 1);
+		batch_elems(&bt, NFT_MSG_DELSETELEM, NFT_ENDPOINTS_NAME, old, 1);
+	}
+	batch_elems(&bt, NFT_MSG_NEWSETELEM, NFT_MAP_NAME, new_map, 1);
+	batch_elems(&bt, NFT_MSG_NEWSETELEM, NFT_ENDPOINTS_NAME, new_map, 1);
+	return batch_send(&bt, "put");
+}
+
+int nft_del(struct nft *n, const struct mapping *m)
+{
+	struct batch bt;
+
+	batch_start(&bt, n, false);
+	batch_elems(&bt, NFT_MSG_DELSETELEM, NFT_MAP_NAME, m, 1);
+	batch_elems(&bt, NFT_MSG_DELSETELEM, NFT_ENDPOINTS_NAME, m, 1);
+	return batch_send(&bt, "del");
+}
+
+int nft_teardown(struct nft *n)
+{
+	struct batch bt;
+
+	batch_start(&bt, n, false);
+	/* Add first so that the delete cannot fail when the table is already gone. */
+	batch_table(&bt, NFT_MSG_NEWTABLE, NLM_F_CREATE);
+	batch_table(&bt, NFT_MSG_DELTABLE, 0);
+	return batch_send(&bt, "teardown");
+}
+
+/* --- queries ------------------------------------------------------------ */
+
+/* Sends one request (not a batch) and runs CB on every reply until its ACK or the end
+ * of the dump. Returns 0 or -errno (the kernel's error). */
+static int nft_request(struct nft *n, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+{
+	uint32_t seq = nlh->nlmsg_seq;
+	int ret;
+
+	nft_drain(n);
+	if (mnl_socket_sendto(n->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	for (;;) {
+		ssize_t len = mnl_socket_recvfrom(n->nl, n->rxbuf, NFT_RXBUF_SIZE);
+
+		if (len < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		ret = mnl_cb_run(n->rxbuf, (size_t)len, seq, n->portid, cb, data);
+		if (ret < 0)
+			return -errno;
+		if (ret == MNL_CB_STOP)
+			return 0;
+	}
+}
+
+static int nft_get_object(struct nft *n, uint16_t type)
+{
+	char buf[512];
+	struct nlmsghdr *nlh;
+	int ret = -ENOMEM;
+
+	nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_IPV4, NLM_F_ACK, nft_next_seq(n));
+	if (type == NFT_MSG_GETTABLE) {
+		struct nftnl_table *t = nft_build_table(&n->p);
+
+		if (!t)
+			return -ENOMEM;
+		nftnl_table_nlmsg_build_payload(nlh, t);
+		nftnl_table_free(t);
+	} else {
+		struct nftnl_set *s = nft_build_set_ref(&n->p, NFT_MAP_NAME);
+
+		if (!s)
+			return -ENOMEM;
+		nftnl_set_nlmsg_build_payload(nlh, s);
+		nftnl_set_free(s);
+	}
+	ret = nft_request(n, nlh, NULL, NULL);
+	return ret;
+}
+
+int nft_table_exists(struct nft *n)
+{
+	int ret = nft_get_object(n, NFT_MSG_GETTABLE);
+
+	if (ret == 0)
+		ret = nft_get_object(n, NFT_MSG_GETSET);
+	if (ret == -ENOENT)
+		return 0;
+	if (ret < 0) {
+		nft_set_error(n, "looking up table %s: %s", n->table, strerror(-ret));
+		log_warnx("nft: %s", n->err);
+		return ret;
+	}
+	return 1;
+}
+
+static int count_elems_cb(const struct nlmsghdr *nlh, void *data)
+{
+	size_t *count = data;
+	const struct nlattr *attr, *elem;
+
+	mnl_attr_for_each(attr, nlh, sizeof(struct nfgenmsg)) {
+		if (mnl_attr_get_type(attr) != NFTA_SET_ELEM_LIST_ELEMENTS)
+			continue;
+		mnl_attr_for_each_nested(elem, attr)
+			(*count)++;
+	}
+	return MNL_CB_OK;
+}
+
+int nft_map_count(struct nft *n)
+{
+	char buf[512];
+	struct nlmsghdr *nlh;
+	struct nftnl_set *s = nft_build_set_ref(&n->p, NFT_MAP_NAME);
+	size_t count = 0;
+	int ret;
+
+	if (!s)
+		return -ENOMEM;
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_IPV4, NLM_F_DUMP,
+				    nft_next_seq(n));
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	ret = nft_request(n, nlh, count_elems_cb, &count);
+	if (ret < 0) {
+		nft_set_error(n, "dumping %s: %s", NFT_MAP_NAME, strerror(-ret));
+		return ret;
+	}
+	return count > (size_t)INT32_MAX ? INT32_MAX : (int)count;
+}
+
+/* --- monitor ------------------------------------------------------------ */
+
+int nft_monitor_open(struct nft *n)
+{
+	unsigned group = NFNLGRP_NFTABLES;
+	int ret;
+
+	if (n->mon)
+		return 0;
+	n->mon = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (!n->mon) {
+		ret = -errno;
+		log_warn("nft monitor: netlink socket");
+		return ret;
+	}
+	if (mnl_socket_bind(n->mon, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    mnl_socket_setsockopt(n->mon, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0) {
+		ret = -errno;
+		log_warn("nft monitor: subscribing to nftables events");
+		mnl_socket_close(n->mon);
+		n->mon = NULL;
+		return ret;
+	}
+	if (sock_set_buf(mnl_socket_get_fd(n->mon), SO_RCVBUFFORCE, SO_RCVBUF, NFT_MON_RCVBUF) < 0)
+		log_warn("nft monitor: receive buffer");
+	return 0;
+}
+
+int nft_monitor_fd(const struct nft *n)
+{
+	return n->mon ? mnl_socket_get_fd(n->mon) : -1;
+}
+
+/* The table name and family an event is about, parsed by libnftnl; 1 if it is ours. */
+static int event_is_ours(const struct nft *n, const struct nlmsghdr *nlh, uint16_t cmd)
+{
+	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
+	const char *table = NULL;
+	int ours = 0;
+
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*g) || g->nfgen_family != NFPROTO_IPV4)
+		return 0;
+	switch (cmd) {
+	case NFT_MSG_DELTABLE: {
+		struct nftnl_table *t = nftnl_table_alloc();
+
+		if (t && nftnl_table_nlmsg_parse(nlh, t) == 0) {
+			table = nftnl_table_get_str(t, NFTNL_TABLE_NAME);
+			ours = table && strcmp(table, n->table) == 0;
+		}
+		if (t)
+			nftnl_table_free(t);
+		break;
+	}
+	case NFT_MSG_DELSET: {
+		struct nftnl_set *s = nftnl_set_alloc();
+
+		if (s && nftnl_set_nlmsg_parse(nlh, s) == 0) {
+			table = nftnl_set_get_str(s, NFTNL_SET_TABLE);
+			ours = table && strcmp(table, n->table) == 0;
+		}
+		if (s)
+			nftnl_set_free(s);
+		break;
+	}
+	case NFT_MSG_DELCHAIN: {
+		struct nftnl_chain *c = nftnl_chain_alloc();
+
+		if (c && nftnl_chain_nlmsg_parse(nlh, c) == 0) {
+			table = nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE);
+			ours = table && strcmp(table, n->table) == 0;
+		}
+		if (c)
+			nftnl_chain_free(c);
+		break;
+	}
+	case NFT_MSG_DELRULE: {
+		struct nftnl_rule *r = nftnl_rule_alloc();
+
+		if (r && nftnl_rule_nlmsg_parse(nlh, r) == 0) {
+			table = nftnl_rule_get_str(r, NFTNL_RULE_TABLE);
+			ours = table && strcmp(table, n->table) == 0;
+		}
+		if (r)
+			nftnl_rule_free(r);
+		break;
+	}
+	default:
+		break;
+	}
+	return ours;
+}
+
+int nft_monitor_read(struct nft *n)
+{
+	int fd, hit = 0;
+	bool lost = false;
+
+	if (!n->mon)
+		return -EBADF;
+	fd = mnl_socket_get_fd(n->mon);
+	for (;;) {
+		ssize_t len = recv(fd, n->rxbuf, NFT_RXBUF_SIZE, MSG_DONTWAIT);
+		const struct nlmsghdr *nlh;
+		int left;
+
+		if (len < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == ENOBUFS) {
+				/* Events were dropped: we cannot know what happened. */
+				lost = true;
+				continue;
+			}
+			if (errno == EAGAIN)
+				break;
+			return -errno;
+		}
+		if (len == 0)
+			break;
+		left = (int)len;
+		for (nlh = (const struct nlmsghdr *)n->rxbuf; mnl_nlmsg_ok(nlh, left);
+		     nlh = mnl_nlmsg_next(nlh, &left)) {
+			uint16_t cmd;
+
+			if (nlh->nlmsg_type == NLMSG_NOOP) {
+				hit = 1; /* mon_note(): check */
+				continue;
+			}
+
+			if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES)
+				continue;
+			/* Our own batches (apply_full deletes the table) are not news. */
+			if (nlh->nlmsg_pid == n->portid)
+				continue;
+			cmd = NFNL_MSG_TYPE(nlh->nlmsg_type);
+			if (cmd != NFT_MSG_DELTABLE && cmd != NFT_MSG_DELSET &&
+			    cmd != NFT_MSG_DELCHAIN && cmd != NFT_MSG_DELRULE)
+				continue;
+			if (event_is_ours(n, nlh, cmd)) {
+				log_debug("nft monitor: table %s changed under us (event %u)",
+					  n->table, cmd);
+				hit = 1;
+			}
+		}
+	}
+	if (n->mon_missed) {
+		n->mon_missed = false;
+		hit = 1;
+	}
+	if (lost)
+		return -ENOBUFS;
+	return hit;
+}

@@ -1,0 +1,617 @@
+/*
+ * Pure builders of netd's nftables objects: libnftnl objects only, no socket. The
+ * expressions are the ones nft(8) itself emits for the same rules (compare with
+ * `nft --debug=netlink -f`), so `nft list table` prints them back as written in nft.h.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h> /* libnftnl/expr.h needs FILE */
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_tables.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/udata.h>
+
+#include "netd/nft_build.h"
+
+/* nft's datatype ids (nftables include/datatype.h) and how concatenations combine them. */
+#define TYPE_IPADDR 7
+#define TYPE_INET_SERVICE 13
+#define TYPE_BITS 6
+#define TYPE_CONCAT_IP_PORT ((TYPE_IPADDR << TYPE_BITS) | TYPE_INET_SERVICE)
+
+/* nft's byteorder enum, stored in the set's userdata so `nft list` prints keys right. */
+#define NFT_UDATA_BYTEORDER_INVALID 0
+#define NFT_UDATA_BYTEORDER_BIG 2
+
+/* Registers as nft allocates them: a concat's second field goes to the next 32-bit reg. */
+#define REG_A NFT_REG_1
+#define REG_B NFT_REG32_01
+
+/* Offsets in the IPv4 header and the TCP/UDP header. */
+#define OFF_IP_SADDR 12
+#define OFF_IP_DADDR 16
+#define OFF_TH_DPORT 2
+
+struct rule_builder {
+	struct nftnl_rule *r;
+	int err;
+};
+
+static struct nftnl_expr *rb_expr(struct rule_builder *b, const char *name)
+{
+	struct nftnl_expr *e;
+
+	if (b->err)
+		return NULL;
+	e = nftnl_expr_alloc(name);
+	if (!e)
+		b->err = -ENOMEM;
+	return e;
+}
+
+/* nftnl_rule_add_expr() takes ownership of E. */
+static void rb_add(struct rule_builder *b, struct nftnl_expr *e)
+{
+	nftnl_rule_add_expr(b->r, e);
+}
+
+static void rb_payload(struct rule_builder *b, uint32_t base, uint32_t off, uint32_t len,
+		       uint32_t dreg)
+{
+	struct nftnl_expr *e = rb_expr(b, "payload");
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+	rb_add(b, e);
+}
+
+static void rb_meta(struct rule_builder *b, uint32_t key, uint32_t dreg)
+{
+	struct nftnl_expr *e = rb_expr(b, "meta");
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
+	rb_add(b, e);
+}
+
+static void rb_ct(struct rule_builder *b, uint32_t key, uint32_t dreg)
+{
+	struct nftnl_expr *e = rb_expr(b, "ct");
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, dreg);
+	rb_add(b, e);
+}
+
+static void rb_cmp(struct rule_builder *b, uint32_t op, uint32_t sreg, const void *data,
+		   uint32_t len)
+{
+	struct nftnl_expr *e = rb_expr(b, "cmp");
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, sreg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+	rb_add(b, e);
+}
+
+/* reg = (reg & mask) ^ 0, as nft emits for prefixes and flag tests. */
+static void rb_mask(struct rule_builder *b, uint32_t reg, const void *mask, uint32_t len)
+{
+	struct nftnl_expr *e = rb_expr(b, "bitwise");
+	uint8_t zero[16] = { 0 };
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, reg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, reg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero, len);
+	rb_add(b, e);
+}
+
+/* DREG < 0: a plain membership test; otherwise a map lookup into DREG. */
+static void rb_lookup(struct rule_builder *b, uint32_t sreg, int dreg, const char *set,
+		      uint32_t set_id)
+{
+	struct nftnl_expr *e = rb_expr(b, "lookup");
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, sreg);
+	if (dreg >= 0)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, (uint32_t)dreg);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
+	/* The id lets the kernel find a set created earlier in the same batch. */
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set_id);
+	rb_add(b, e);
+}
+
+static void rb_verdict(struct rule_builder *b, int verdict)
+{
+	struct nftnl_expr *e = rb_expr(b, "immediate");
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)verdict);
+	rb_add(b, e);
+}
+
+static void rb_dnat(struct rule_builder *b, uint32_t addr_reg, uint32_t proto_reg)
+{
+	struct nftnl_expr *e = rb_expr(b, "nat");
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, addr_reg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, proto_reg);
+	rb_add(b, e);
+}
+
+static void rb_masq(struct rule_builder *b)
+{
+	struct nftnl_expr *e = rb_expr(b, "masq");
+
+	if (e)
+		rb_add(b, e);
+}
+
+/* [i|o]ifname ==/!= BR: nft compares the whole IFNAMSIZ buffer, zero padded. */
+static void rb_ifname(struct rule_builder *b, uint32_t key, uint32_t op, const char *br)
+{
+	char name[IFNAMSIZ] = { 0 };
+
+	strncpy(name, br, sizeof(name) - 1);
+	rb_meta(b, key, REG_A);
+	rb_cmp(b, op, REG_A, name, sizeof(name));
+}
+
+static void rb_l4proto(struct rule_builder *b, uint8_t proto)
+{
+	rb_meta(b, NFT_META_L4PROTO, REG_A);
+	rb_cmp(b, NFT_CMP_EQ, REG_A, &proto, sizeof(proto));
+}
+
+/* ip saddr/daddr ==/!= SUBNET, as nft does it: a byte-aligned prefix loads only its
+ * bytes; otherwise the whole address is loaded and masked. PREFIX is 1..32. */
+static void rb_subnet(struct rule_builder *b, uint32_t off, uint32_t op, struct in_addr net,
+		      unsigned prefix)
+{
+	uint32_t len = prefix % 8 ? 4 : prefix / 8;
+	uint32_t mask = htonl(prefix == 32 ? ~0u : ~(~0u >> prefix));
+	uint32_t val = net.s_addr & mask;
+
+	rb_payload(b, NFT_PAYLOAD_NETWORK_HEADER, off, len, REG_A);
+	if (prefix % 8)
+		rb_mask(b, REG_A, &mask, len);
+	rb_cmp(b, op, REG_A, &val, len);
+}
+
+static void rb_ct_bits(struct rule_builder *b, uint32_t key, uint32_t bits)
+{
+	uint32_t zero = 0;
+
+	rb_ct(b, key, REG_A);
+	rb_mask(b, REG_A, &bits, sizeof(bits));
+	rb_cmp(b, NFT_CMP_NEQ, REG_A, &zero, sizeof(zero));
+}
+
+/* l4proto == PROTO, th dport == PORT */
+static void rb_dport(struct rule_builder *b, uint8_t proto, uint16_t port)
+{
+	uint16_t be = htons(port);
+
+	rb_l4proto(b, proto);
+	rb_payload(b, NFT_PAYLOAD_TRANSPORT_HEADER, OFF_TH_DPORT, sizeof(be), REG_A);
+	rb_cmp(b, NFT_CMP_EQ, REG_A, &be, sizeof(be));
+}
+
+/* ip daddr . tcp dport into REG_A . REG_B (the caller tested l4proto tcp). */
+static void rb_daddr_dport(struct rule_builder *b)
+{
+	rb_payload(b, NFT_PAYLOAD_NETWORK_HEADER, OFF_IP_DADDR, 4, REG_A);
+	rb_payload(b, NFT_PAYLOAD_TRANSPORT_HEADER, OFF_TH_DPORT, 2, REG_B);
+}
+
+/* nft's named priorities dstnat, srcnat and filter for family ip. */
+#define PRIO_DSTNAT (-100)
+#define PRIO_SRCNAT 100
+#define PRIO_FILTER 0
+
+#define SET_ID_PUBLICS 1
+#define SET_ID_MAP 2
+#define SET_ID_ENDPOINTS 3
+
+struct nftnl_table *nft_build_table(const struct nft_params *p)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+
+	if (!t)
+		return NULL;
+	if (nftnl_table_set_str(t, NFTNL_TABLE_NAME, p->table) < 0) {
+		nftnl_table_free(t);
+		return NULL;
+	}
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_IPV4);
+	nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, 0);
+	return t;
+}
+
+/* Userdata as nft writes it: without the key byteorder nft prints a plain ipv4_addr key
+ * as a number. Concatenations carry "invalid" (each field has its own order). */
+static int set_put_udata(struct nftnl_set *s, uint32_t key_order, bool map, uint32_t data_order)
+{
+	struct nftnl_udata_buf *ud = nftnl_udata_buf_alloc(64);
+	int ret = -ENOMEM;
+
+	if (!ud)
+		return -ENOMEM;
+	if (!nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_KEYBYTEORDER, key_order))
+		goto out;
+	if (map && !nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_DATABYTEORDER, data_order))
+		goto out;
+	if (nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud),
+			       nftnl_udata_buf_len(ud)) < 0)
+		goto out;
+	ret = 0;
+out:
+	nftnl_udata_buf_free(ud);
+	return ret;
+}
+
+/* ID 0: no id, the set is referred to by name only. */
+static struct nftnl_set *set_new(const struct nft_params *p, const char *name, uint32_t id)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+
+	if (!s)
+		return NULL;
+	if (nftnl_set_set_str(s, NFTNL_SET_TABLE, p->table) < 0 ||
+	    nftnl_set_set_str(s, NFTNL_SET_NAME, name) < 0) {
+		nftnl_set_free(s);
+		return NULL;
+	}
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_IPV4);
+	if (id)
+		nftnl_set_set_u32(s, NFTNL_SET_ID, id);
+	return s;
+}
+
+static struct nftnl_set *set_build(const struct nft_params *p, const char *name, uint32_t id,
+				   uint32_t key_type, uint32_t key_len, bool map)
+{
+	struct nftnl_set *s = set_new(p, name, id);
+	uint32_t order = key_type == TYPE_IPADDR ? NFT_UDATA_BYTEORDER_BIG
+						 : NFT_UDATA_BYTEORDER_INVALID;
+
+	if (!s)
+		return NULL;
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, map ? NFT_SET_MAP : 0);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, key_type);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, key_len);
+	if (map) {
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, TYPE_CONCAT_IP_PORT);
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, NFT_CONCAT_LEN);
+	}
+	if (set_put_udata(s, order, map, NFT_UDATA_BYTEORDER_INVALID) < 0) {
+		nftnl_set_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+struct nftnl_set *nft_build_map(const struct nft_params *p)
+{
+	return set_build(p, NFT_MAP_NAME, SET_ID_MAP, TYPE_CONCAT_IP_PORT, NFT_CONCAT_LEN, true);
+}
+
+struct nftnl_set *nft_build_endpoints(const struct nft_params *p)
+{
+	return set_build(p, NFT_ENDPOINTS_NAME, SET_ID_ENDPOINTS, TYPE_CONCAT_IP_PORT,
+			 NFT_CONCAT_LEN, false);
+}
+
+struct nftnl_set *nft_build_publics_set(const struct nft_params *p)
+{
+	return set_build(p, NFT_PUBLICS_NAME, SET_ID_PUBLICS, TYPE_IPADDR, 4, false);
+}
+
+struct nftnl_set *nft_build_publics_elems(const struct nft_params *p)
+{
+	struct nftnl_set *s = set_new(p, NFT_PUBLICS_NAME, SET_ID_PUBLICS);
+	size_t i;
+
+	if (!s)
+		return NULL;
+	for (i = 0; i < p->n_publics; i++) {
+		struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+
+		if (!e) {
+			nftnl_set_free(s);
+			return NULL;
+		}
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &p->publics[i].s_addr, 4);
+		nftnl_set_elem_add(s, e); /* the set owns E now */
+	}
+	return s;
+}
+
+struct nftnl_set *nft_build_set_ref(const struct nft_params *p, const char *name)
+{
+	return set_new(p, name, 0);
+}
+
+uint32_t nft_build_set_size(size_t n_maps)
+{
+	uint32_t size = NFT_SET_SIZE_MIN;
+
+	while (size < n_maps * 2 && size < (1u << 30))
+		size <<= 1;
+	return size;
+}
+
+void nft_encode_concat(struct in_addr ip, uint16_t port, uint8_t out[NFT_CONCAT_LEN])
+{
+	uint16_t be = htons(port);
+
+	memcpy(out, &ip.s_addr, 4);
+	memcpy(out + 4, &be, 2);
+	out[6] = 0;
+	out[7] = 0;
+}
+
+int nft_build_elems(const struct mapping *m, struct nftnl_set *map, struct nftnl_set *endpoints)
+{
+	uint8_t pub[NFT_CONCAT_LEN], vm[NFT_CONCAT_LEN];
+	struct nftnl_set_elem *e;
+
+	nft_encode_concat(m->public_ip, m->public_port, pub);
+	nft_encode_concat(m->ip, m->vm_port, vm);
+	if (map) {
+		e = nftnl_set_elem_alloc();
+		if (!e)
+			return -ENOMEM;
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, pub, sizeof(pub));
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, vm, sizeof(vm));
+		nftnl_set_elem_add(map, e);
+	}
+	if (endpoints) {
+		e = nftnl_set_elem_alloc();
+		if (!e)
+			return -ENOMEM;
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, vm, sizeof(vm));
+		nftnl_set_elem_add(endpoints, e);
+	}
+	return 0;
+}
+
+static const struct chain_def {
+	const char *name;
+	const char *type;
+	uint32_t hook;
+	int32_t prio;
+} chain_defs[] = {
+	{ "prerouting", "nat", NF_INET_PRE_ROUTING, PRIO_DSTNAT },
+	{ "postrouting", "nat", NF_INET_POST_ROUTING, PRIO_SRCNAT },
+	{ "forward", "filter", NF_INET_FORWARD, PRIO_FILTER },
+	{ "input", "filter", NF_INET_LOCAL_IN, PRIO_FILTER },
+};
+
+static const struct chain_def *chain_def_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(chain_defs) / sizeof(chain_defs[0]); i++)
+		if (strcmp(chain_defs[i].name, name) == 0)
+			return &chain_defs[i];
+	return NULL;
+}
+
+static bool chain_wanted(const struct nft_params *p, const char *name)
+{
+	return p->egress || strcmp(name, "postrouting") != 0;
+}
+
+size_t nft_build_chain_names(const struct nft_params *p, const char **names, size_t max)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < sizeof(chain_defs) / sizeof(chain_defs[0]); i++)
+		if (chain_wanted(p, chain_defs[i].name) && n < max)
+			names[n++] = chain_defs[i].name;
+	return n;
+}
+
+struct nftnl_chain *nft_build_chain(const struct nft_params *p, const char *name)
+{
+	const struct chain_def *d = chain_def_find(name);
+	struct nftnl_chain *c;
+
+	if (!d) {
+		errno = EINVAL;
+		return NULL;
+	}
+	c = nftnl_chain_alloc();
+	if (!c)
+		return NULL;
+	if (nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, p->table) < 0 ||
+	    nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, d->name) < 0 ||
+	    nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, d->type) < 0) {
+		nftnl_chain_free(c);
+		return NULL;
+	}
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_IPV4);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, d->hook);
+	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, d->prio);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	return c;
+}
+
+static struct nftnl_rule *rule_new(const struct nft_params *p, const char *chain)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+
+	if (!r)
+		return NULL;
+	if (nftnl_rule_set_str(r, NFTNL_RULE_TABLE, p->table) < 0 ||
+	    nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain) < 0) {
+		nftnl_rule_free(r);
+		return NULL;
+	}
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
+	return r;
+}
+
+enum rule_kind {
+	R_PRE_DNAT,
+	R_POST_MASQ,
+	R_FWD_CT,
+	R_FWD_DNAT_IN,
+	R_FWD_TO_BR_DROP,
+	R_FWD_FROM_BR,
+	R_IN_CT,
+	R_IN_DHCP,
+	R_IN_DNS_UDP,
+	R_IN_DNS_TCP,
+	R_IN_DROP,
+};
+
+static void rule_fill(struct rule_builder *b, const struct nft_params *p, enum rule_kind k)
+{
+	const uint32_t ct_est_rel = NF_CT_STATE_BIT(IP_CT_ESTABLISHED) |
+				    NF_CT_STATE_BIT(IP_CT_RELATED);
+
+	switch (k) {
+	case R_PRE_DNAT:
+		rb_payload(b, NFT_PAYLOAD_NETWORK_HEADER, OFF_IP_DADDR, 4, REG_A);
+		rb_lookup(b, REG_A, -1, NFT_PUBLICS_NAME, SET_ID_PUBLICS);
+		rb_l4proto(b, IPPROTO_TCP);
+		rb_daddr_dport(b);
+		rb_lookup(b, REG_A, REG_A, NFT_MAP_NAME, SET_ID_MAP);
+		/* the map's data lands in REG_A (address) . REG_B (port) */
+		rb_dnat(b, REG_A, REG_B);
+		break;
+	case R_POST_MASQ:
+		rb_subnet(b, OFF_IP_SADDR, NFT_CMP_EQ, p->subnet, p->prefix);
+		rb_subnet(b, OFF_IP_DADDR, NFT_CMP_NEQ, p->subnet, p->prefix);
+		rb_ifname(b, NFT_META_OIFNAME, NFT_CMP_NEQ, p->bridge);
+		rb_masq(b);
+		break;
+	case R_FWD_CT:
+		rb_ct_bits(b, NFT_CT_STATE, ct_est_rel);
+		rb_verdict(b, NF_ACCEPT);
+		break;
+	case R_FWD_DNAT_IN:
+		rb_ifname(b, NFT_META_OIFNAME, NFT_CMP_EQ, p->bridge);
+		rb_ct_bits(b, NFT_CT_STATUS, IPS_DST_NAT);
+		rb_l4proto(b, IPPROTO_TCP);
+		rb_daddr_dport(b);
+		rb_lookup(b, REG_A, -1, NFT_ENDPOINTS_NAME, SET_ID_ENDPOINTS);
+		rb_verdict(b, NF_ACCEPT);
+		break;
+	case R_FWD_TO_BR_DROP:
+		rb_ifname(b, NFT_META_OIFNAME, NFT_CMP_EQ, p->bridge);
+		rb_verdict(b, NF_DROP);
+		break;
+	case R_FWD_FROM_BR:
+		rb_ifname(b, NFT_META_IIFNAME, NFT_CMP_EQ, p->bridge);
+		rb_verdict(b, p->egress ? NF_ACCEPT : NF_DROP);
+		break;
+	case R_IN_CT:
+		rb_ifname(b, NFT_META_IIFNAME, NFT_CMP_EQ, p->bridge);
+		rb_ct_bits(b, NFT_CT_STATE, ct_est_rel);
+		rb_verdict(b, NF_ACCEPT);
+		break;
+	case R_IN_DHCP:
+		rb_ifname(b, NFT_META_IIFNAME, NFT_CMP_EQ, p->bridge);
+		rb_dport(b, IPPROTO_UDP, 67);
+		rb_verdict(b, NF_ACCEPT);
+		break;
+	case R_IN_DNS_UDP:
+	case R_IN_DNS_TCP:
+		rb_ifname(b, NFT_META_IIFNAME, NFT_CMP_EQ, p->bridge);
+		rb_dport(b, k == R_IN_DNS_UDP ? IPPROTO_UDP : IPPROTO_TCP, 53);
+		rb_verdict(b, NF_ACCEPT);
+		break;
+	case R_IN_DROP:
+		rb_ifname(b, NFT_META_IIFNAME, NFT_CMP_EQ, p->bridge);
+		rb_verdict(b, NF_DROP);
+		break;
+	}
+}
+
+/* The rule kinds of CHAIN for P, in order; returns how many. */
+static size_t rule_kinds(const struct nft_params *p, const char *chain, enum rule_kind *k)
+{
+	size_t n = 0;
+
+	if (strcmp(chain, "prerouting") == 0) {
+		k[n++] = R_PRE_DNAT;
+	} else if (strcmp(chain, "postrouting") == 0) {
+		if (p->egress)
+			k[n++] = R_POST_MASQ;
+	} else if (strcmp(chain, "forward") == 0) {
+		k[n++] = R_FWD_CT;
+		k[n++] = R_FWD_DNAT_IN;
+		k[n++] = R_FWD_TO_BR_DROP;
+		k[n++] = R_FWD_FROM_BR;
+	} else if (strcmp(chain, "input") == 0) {
+		k[n++] = R_IN_CT;
+		k[n++] = R_IN_DHCP;
+		if (p->dns) {
+			k[n++] = R_IN_DNS_UDP;
+			k[n++] = R_IN_DNS_TCP;
+		}
+		k[n++] = R_IN_DROP;
+	}
+	return n;
+}
+
+int nft_build_rules(const struct nft_params *p, const char *chain, struct nftnl_rule **rules,
+		    size_t max)
+{
+	enum rule_kind kinds[NFT_BUILD_MAX_RULES];
+	size_t i, n;
+
+	if (!chain_def_find(chain) || !p->bridge || strlen(p->bridge) >= IFNAMSIZ ||
+	    p->prefix < 1 || p->prefix > 32)
+		return -EINVAL;
+	n = rule_kinds(p, chain, kinds);
+	if (n > max)
+		return -ENOSPC;
+	for (i = 0; i < n; i++) {
+		struct rule_builder b = { .r = rule_new(p, chain), .err = 0 };
+
+		if (!b.r)
+			b.err = -ENOMEM;
+		else
+			rule_fill(&b, p, kinds[i]);
+		if (b.err) {
+			if (b.r)
+				nftnl_rule_free(b.r);
+			while (i > 0)
+				nftnl_rule_free(rules[--i]);
+			return b.err;
+		}
+		rules[i] = b.r;
+	}
+	return (int)n;
+}

@@ -1,0 +1,40 @@
+/*
+ * netd's view of the mappings: one entry per student, indexed by student, public
+ * endpoint, MAC and IP so every conflict is found in O(1). The kernel map and the dnsmasq
+ * hosts file are both derived from it.
+ */
+#ifndef VLAB_STORE_H
+#define VLAB_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/mapping.h"
+#include "common/proto.h"
+
+struct store;
+
+int store_new(struct store **out);
+void store_free(struct store *s);
+size_t store_count(const struct store *s);
+const struct mapping *store_get(const struct store *s, const char *student);
+
+/* Would putting M clash with ANOTHER student's public endpoint, MAC or IP? 0 or
+ * -EEXIST with E filled (code conflict). */
+int store_check_put(const struct store *s, const struct mapping *m, struct proto_error *e);
+/* Inserts or replaces M (call store_check_put first). */
+int store_put(struct store *s, const struct mapping *m);
+/* Removes STUDENT; -ENOENT if absent. */
+int store_del(struct store *s, const char *student);
+
+/* Checks a full list on its own: no two entries with the same student, public endpoint,
+ * MAC or IP. 0 or -EINVAL with E naming both positions. */
+int store_check_list(const struct mapping *maps, size_t n, struct proto_error *e);
+/* Replaces the whole content with MAPS (checked with store_check_list first). */
+int store_replace(struct store *s, const struct mapping *maps, size_t n);
+
+/* A new array (sorted by student) of every mapping; caller frees. NULL only if n is 0
+ * or on ENOMEM (then *N is set to 0 and errno to ENOMEM). */
+struct mapping *store_snapshot(const struct store *s, size_t *n);
+
+#endif

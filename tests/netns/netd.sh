@@ -1,0 +1,355 @@
+#!/bin/bash
+# netd against the real kernel, in network namespaces this script creates:
+#   lab   netd, the bridge, the public addresses 203.0.113.10 and .11 on "up0"
+#   inet  "the Internet": 203.0.113.100 on the other end of up0
+#   vmN   a VM stand-in: eth0 on a veth whose peer is a bridge port (isolated, as
+#         libvirt's <port isolated='yes'/>), an address from netd's dnsmasq by DHCP,
+#         and a TCP server on port 22 that greets with the VM's name
+# Everything it creates is removed at exit, also on failure (KEEP=1 keeps the files).
+set -u
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+NETD=${NETD:-$BUILD/san/netd}
+TOOLS=$BUILD/tools
+T_DIR=$(mktemp -d /tmp/vlab-netd.XXXXXX)
+chmod 0755 "$T_DIR"   # dnsmasq drops to nobody and rereads its hosts file here
+P=vn$$
+LAB=$P-lab INET=$P-inet
+. tests/netns/lib.sh
+trap cleanup_all EXIT
+trap 'exit 130' INT TERM
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+CONF=$T_DIR/lab.conf
+SOCK=$T_DIR/run/netd.sock
+NETD_PID=
+
+lab() { ip netns exec "$LAB" "$@"; }
+inet() { ip netns exec "$INET" "$@"; }
+rpc() { lab "$TOOLS/rpc" "$SOCK"; }
+
+# rpc_ok JSON: sends one request, fails unless the reply has "ok":true.
+rpc_ok() {
+	local r
+	r=$(printf '%s\n' "$1" | rpc) || return 1
+	case $r in *'"ok":true'*) printf '%s\n' "$r" ;; *) log "reply: $r"; return 1 ;; esac
+}
+
+mapping() { # student mac ip vm_port public_ip public_port
+	printf '{"student":"%s","mac":"%s","ip":"%s","vm_port":%s,"public_ip":"%s","public_port":%s}' "$@"
+}
+
+# netd's PID lives in a file: tests run in subshells and may restart it.
+netd_pid() { cat "$T_DIR/netd.pid" 2>/dev/null; }
+
+netd_start() {
+	bg_start NETD_PID ip netns exec "$LAB" "$NETD" -d -c "$CONF" 2>>"$T_DIR/netd.log"
+	echo "$NETD_PID" >"$T_DIR/netd.pid"
+	wait_for 10 test -S "$SOCK" || { log "netd did not come up"; tail -20 "$T_DIR/netd.log" >&2; return 1; }
+	wait_for 5 rpc_ok '{"v":1,"op":"status"}' >/dev/null
+}
+
+netd_stop() {
+	stop_pid "$(netd_pid)"
+	rm -f "$T_DIR/netd.pid"
+}
+
+vm_add() { # N MAC: namespace vmN with eth0 (MAC) on the bridge, DHCP, tcpecho on :22
+	local n=$1 mac=$2 ns=$P-vm$1
+	netns_add "$ns" || return 1
+	ip -n "$LAB" link add "v$n" type veth peer name eth0 netns "$ns" || return 1
+	ip -n "$LAB" link set "v$n" master labbr0 up || return 1
+	bridge -n "$LAB" link set dev "v$n" isolated on || return 1
+	ip -n "$ns" link set eth0 address "$mac" up || return 1
+}
+
+vm_dhcp() { # N: udhcpc once, bounded (5 tries, 1 s apart)
+	ip netns exec "$P-vm$1" busybox udhcpc -i eth0 -n -q -t 5 -T 1 -s "$PWD/tests/netns/udhcpc.script" >/dev/null 2>&1
+}
+
+vm_ip() { ip -n "$P-vm$1" -4 -o addr show dev eth0 | awk '{print $4}' | cut -d/ -f1; }
+
+setup() {
+	mkdir -p "$T_DIR/run" "$T_DIR/state"
+	sed -e "s|@DIR@|$T_DIR|g" -e "s|@IMAGE_DIR@|$T_DIR/img|g" configs/test.conf >"$CONF"
+	netns_add "$LAB" && netns_add "$INET" || return 1
+	ip -n "$LAB" link add up0 type veth peer name inet0 netns "$INET"
+	ip -n "$LAB" addr add 203.0.113.10/24 dev up0
+	ip -n "$LAB" addr add 203.0.113.11/24 dev up0
+	ip -n "$LAB" link set up0 up
+	ip -n "$INET" addr add 203.0.113.100/24 dev inet0
+	ip -n "$INET" link set inet0 up
+	netd_start || return 1
+	for i in 1 2 3; do
+		vm_add $i "52:54:00:00:00:0$i" || return 1
+	done
+	rpc_ok "{\"v\":1,\"op\":\"put\",\"mapping\":$(mapping s1 52:54:00:00:00:01 10.77.0.2 22 203.0.113.10 20001)}" >/dev/null &&
+	rpc_ok "{\"v\":1,\"op\":\"put\",\"mapping\":$(mapping s2 52:54:00:00:00:02 10.77.0.3 22 203.0.113.11 20001)}" >/dev/null &&
+	rpc_ok "{\"v\":1,\"op\":\"put\",\"mapping\":$(mapping s3 52:54:00:00:00:03 10.77.0.4 2222 203.0.113.10 20002)}" >/dev/null || return 1
+	for i in 1 2 3; do
+		local port=22
+		[ $i -eq 3 ] && port=2222   # nothing may assume 22
+		bg_start _pid ip netns exec "$P-vm$i" "$TOOLS/tcpecho" $port "vm$i"
+	done
+	bg_start _pid ip netns exec "$INET" "$TOOLS/tcpecho" 8080 internet --peer
+	return 0
+}
+
+# --- the tests ---------------------------------------------------------------
+
+t_bridge_has_gateway_and_forwarding() {
+	lab ip -4 -o addr show dev labbr0 | grep -q ' 10.77.0.1/20 '
+	[ "$(lab cat /proc/sys/net/ipv4/ip_forward)" = 1 ]
+	lab nft list table ip vlab >/dev/null
+}
+
+t_dhcp_gives_each_vm_its_fixed_ip() {
+	local i
+	for i in 1 2 3; do
+		vm_dhcp $i || fail "vm$i: no DHCP lease"
+		[ "$(vm_ip $i)" = "10.77.0.$((i + 1))" ] || fail "vm$i got '$(vm_ip $i)'"
+	done
+}
+
+t_dhcp_gives_unknown_mac_nothing() {
+	vm_add 9 52:54:00:00:00:99
+	if vm_dhcp 9; then fail "unknown MAC got a lease: $(vm_ip 9)"; fi
+	[ -z "$(vm_ip 9)" ]
+}
+
+t_dnat_reaches_the_right_vm_only() {
+	[ "$(inet "$TOOLS/tcpprobe" once 203.0.113.10 20001)" = vm1 ]
+	[ "$(inet "$TOOLS/tcpprobe" once 203.0.113.11 20001)" = vm2 ]
+	[ "$(inet "$TOOLS/tcpprobe" once 203.0.113.10 20002)" = vm3 ]
+	# The same port on the other address is another student's (or nobody's).
+	if inet "$TOOLS/tcpprobe" once 203.0.113.11 20002 500; then fail "203.0.113.11:20002 answered"; fi
+}
+
+t_unmapped_port_is_refused() {
+	local rc=0
+	inet "$TOOLS/tcpprobe" once 203.0.113.10 20999 1000 || rc=$?
+	[ $rc -ne 0 ] || fail "unmapped port answered"
+	# the VM's port itself is not reachable directly from outside either
+	rc=0
+	inet "$TOOLS/tcpprobe" once 203.0.113.10 22 500 || rc=$?
+	[ $rc -ne 0 ] || fail "port 22 of the host answered"
+}
+
+t_vm_cannot_reach_another_vm() {
+	# L2: the bridge ports are isolated.
+	if ip netns exec "$P-vm1" "$TOOLS/tcpprobe" once 10.77.0.3 22 700; then fail "vm1 reached vm2 (L2)"; fi
+	if ip netns exec "$P-vm1" busybox ping -c 1 -W 1 10.77.0.3 >/dev/null; then fail "vm1 pinged vm2"; fi
+	# L3: routed through the host, dropped by the forward chain.
+	ip -n "$P-vm1" route add 10.77.0.3/32 via 10.77.0.1
+	local rc=0
+	ip netns exec "$P-vm1" "$TOOLS/tcpprobe" once 10.77.0.3 22 700 || rc=$?
+	ip -n "$P-vm1" route del 10.77.0.3/32 via 10.77.0.1
+	[ $rc -ne 0 ] || fail "vm1 reached vm2 through the host"
+}
+
+t_vm_reaches_host_only_for_dhcp_dns() {
+	bg_start pid ip netns exec "$LAB" "$TOOLS/tcpecho" 2323 host
+	wait_for 3 lab "$TOOLS/tcpprobe" once 10.77.0.1 2323 >/dev/null
+	local rc=0
+	ip netns exec "$P-vm1" "$TOOLS/tcpprobe" once 10.77.0.1 2323 700 || rc=$?
+	stop_pid "$pid"
+	[ $rc -ne 0 ] || fail "vm1 reached a host service on the bridge"
+}
+
+t_vm_egress_is_masqueraded() {
+	local got
+	got=$(ip netns exec "$P-vm1" "$TOOLS/tcpprobe" once 203.0.113.100 8080)
+	case $got in "internet from 203.0.113.1"[01]) ;; *) fail "egress greeting '$got'" ;; esac
+}
+
+t_bad_requests_are_refused_without_change() {
+	local before after req r code
+	before=$(printf '{"v":1,"op":"dump"}\n' | rpc)
+	while IFS='|' read -r code req; do
+		[ -n "$code" ] || continue
+		r=$(printf '%s\n' "$req" | rpc)
+		case $r in
+		*'"ok":false'*"\"code\":\"$code\""*) ;;
+		*) fail "request $req: expected error $code, got: $r" ;;
+		esac
+	done <<EOF
+parse|{"v":1,"op":"put",
+parse|[1,2,3]
+parse|{"v":1,"op":"dump"} trailing
+version|{"op":"dump"}
+version|{"v":"1","op":"dump"}
+version|{"v":2,"op":"dump"}
+unknown_op|{"v":1,"op":"explode"}
+invalid|{"v":1,"op":"put"}
+invalid|{"v":1,"op":"put","mapping":$(mapping s4 52:54:00:00:00:0g 10.77.0.5 22 203.0.113.10 20004)}
+invalid|{"v":1,"op":"put","mapping":$(mapping s4 01:54:00:00:00:04 10.77.0.5 22 203.0.113.10 20004)}
+invalid|{"v":1,"op":"put","mapping":$(mapping s4 52:54:00:00:00:04 10.78.0.5 22 203.0.113.10 20004)}
+invalid|{"v":1,"op":"put","mapping":$(mapping s4 52:54:00:00:00:04 10.77.0.1 22 203.0.113.10 20004)}
+invalid|{"v":1,"op":"put","mapping":$(mapping s4 52:54:00:00:00:04 10.77.0.5 22 203.0.113.12 20004)}
+invalid|{"v":1,"op":"put","mapping":$(mapping s4 52:54:00:00:00:04 10.77.0.5 22 203.0.113.10 21000)}
+invalid|{"v":1,"op":"put","mapping":$(mapping s4 52:54:00:00:00:04 10.77.0.5 0 203.0.113.10 20004)}
+invalid|{"v":1,"op":"put","mapping":$(mapping S4 52:54:00:00:00:04 10.77.0.5 22 203.0.113.10 20004)}
+invalid|{"v":1,"op":"put","mapping":$(mapping ../x 52:54:00:00:00:04 10.77.0.5 22 203.0.113.10 20004)}
+invalid|{"v":1,"op":"put","mapping":{"student":"s4","mac":"52:54:00:00:00:04","ip":"10.77.0.5","vm_port":"22","public_ip":"203.0.113.10","public_port":20004}}
+conflict|{"v":1,"op":"put","mapping":$(mapping s4 52:54:00:00:00:04 10.77.0.5 22 203.0.113.10 20001)}
+conflict|{"v":1,"op":"put","mapping":$(mapping s4 52:54:00:00:00:01 10.77.0.5 22 203.0.113.10 20004)}
+conflict|{"v":1,"op":"put","mapping":$(mapping s4 52:54:00:00:00:04 10.77.0.2 22 203.0.113.10 20004)}
+invalid|{"v":1,"op":"sync","mappings":[$(mapping a 52:54:00:00:01:01 10.77.0.20 22 203.0.113.10 20100),$(mapping b 52:54:00:00:01:02 10.77.0.21 22 203.0.113.10 20100)]}
+invalid|{"v":1,"op":"sync","mappings":[$(mapping a 52:54:00:00:01:01 10.77.0.20 22 203.0.113.10 20100),$(mapping b 52:54:00:00:01:01 10.77.0.21 22 203.0.113.10 20101)]}
+invalid|{"v":1,"op":"sync","mappings":[$(mapping a 52:54:00:00:01:01 10.77.0.20 22 203.0.113.10 20100),$(mapping a 52:54:00:00:01:02 10.77.0.21 22 203.0.113.10 20101)]}
+invalid|{"v":1,"op":"sync","mappings":"all"}
+not_found|{"v":1,"op":"del","student":"nobody"}
+EOF
+	after=$(printf '{"v":1,"op":"dump"}\n' | rpc)
+	[ "$before" = "$after" ] || fail "state changed: $before -> $after"
+	[ "$(inet "$TOOLS/tcpprobe" once 203.0.113.10 20001)" = vm1 ]
+}
+
+t_oversized_line_is_refused() {
+	local r
+	r=$( { printf '{"v":1,"op":"dump","pad":"'; head -c $((17 * 1024 * 1024)) /dev/zero | tr '\0' a; printf '"}\n{"v":1,"op":"status"}\n'; } | rpc)
+	case $r in *'"code":"parse"'*'"ok":true'*) ;; *) fail "reply: ${r:0:300}" ;; esac
+}
+
+t_sync_1000_while_client_loops() {
+	local i maps out
+	maps="$(mapping s1 52:54:00:00:00:01 10.77.0.2 22 203.0.113.10 20001),$(mapping s2 52:54:00:00:00:02 10.77.0.3 22 203.0.113.11 20001),$(mapping s3 52:54:00:00:00:03 10.77.0.4 2222 203.0.113.10 20002)"
+	# 997 more (the test lab is a /20, room for 4093 VMs).
+	for i in $(seq 5 1001); do
+		maps="$maps,$(mapping "x$i" "$(printf '52:54:00:00:%02x:%02x' $((i / 256)) $((i % 256)))" "10.77.$((i / 256)).$((i % 256))" 22 203.0.113.11 $((19997 + i)))"
+	done
+	printf '{"v":1,"op":"sync","mappings":[%s]}\n' "$maps" >"$T_DIR/sync1000.json"
+	bg_start pid ip netns exec "$INET" "$TOOLS/tcpprobe" loop 203.0.113.10 20001 vm1 3000
+	sleep 0.5
+	for i in 1 2 3; do
+		rpc <"$T_DIR/sync1000.json" | grep -q '"ok":true' || fail "sync $i refused"
+		sleep 0.3
+	done
+	wait "$pid" || fail "the client saw failed connections during the syncs"
+	[ "$(lab nft list map ip vlab ssh_dnat | grep -c ' : ')" -ge 1 ]
+	[ "$(printf '{"v":1,"op":"status"}\n' | rpc | grep -o '"kernel_elements":[0-9]*')" = '"kernel_elements":1000' ] ||
+		fail "kernel map does not hold 1000 elements"
+}
+
+t_del_cuts_new_connections() {
+	[ "$(inet "$TOOLS/tcpprobe" once 203.0.113.10 20002)" = vm3 ]
+	rpc_ok '{"v":1,"op":"del","student":"s3"}' >/dev/null
+	if inet "$TOOLS/tcpprobe" once 203.0.113.10 20002 700; then fail "still reachable after del"; fi
+	printf '{"v":1,"op":"dump"}\n' | rpc | grep -vq '"student":"s3"'
+	[ "$(inet "$TOOLS/tcpprobe" once 203.0.113.10 20001)" = vm1 ]
+}
+
+t_flush_ruleset_is_repaired_within_1s() {
+	local start end
+	lab nft flush ruleset
+	start=$(date +%s%N)
+	wait_for 3 inet "$TOOLS/tcpprobe" once 203.0.113.10 20001 200 >/dev/null || fail "not repaired in 3 s"
+	end=$(date +%s%N)
+	log "repaired after $(((end - start) / 1000000)) ms"
+	[ $(((end - start) / 1000000)) -lt 1000 ] || fail "took $(((end - start) / 1000000)) ms"
+	grep -q 'vanished' "$T_DIR/netd.log"
+}
+
+t_kill9_keeps_open_connection() {
+	local pid
+	bg_start pid ip netns exec "$INET" "$TOOLS/tcpprobe" hold 203.0.113.10 20001 3000
+	sleep 0.5
+	kill -KILL "$(netd_pid)"
+	wait_for 5 sh -c "! kill -0 $(netd_pid) 2>/dev/null"
+	netd_start
+	wait "$pid" || fail "the open connection broke across kill -9 and restart"
+	[ "$(inet "$TOOLS/tcpprobe" once 203.0.113.11 20001)" = vm2 ]
+	printf '{"v":1,"op":"dump"}\n' | rpc | grep -q '"student":"x1001"' || fail "mappings lost across restart"
+}
+
+t_sigterm_leaves_rules_and_restart_changes_nothing() {
+	local before after
+	before=$(lab ip -4 -o addr show dev labbr0)
+	netd_stop
+	[ "$(inet "$TOOLS/tcpprobe" once 203.0.113.10 20001)" = vm1 ] || fail "DNAT stopped with netd"
+	netd_start
+	netd_stop
+	netd_start
+	after=$(lab ip -4 -o addr show dev labbr0)
+	[ "$before" = "$after" ] || fail "bridge addresses changed: $before -> $after"
+	[ "$(lab ip -o link show type bridge | wc -l)" = 1 ]
+	[ "$(inet "$TOOLS/tcpprobe" once 203.0.113.10 20001)" = vm1 ]
+}
+
+t_dnsmasq_is_restarted_when_it_dies() {
+	local pid newpid
+	pid=$(printf '{"v":1,"op":"status"}\n' | rpc | grep -o '"dnsmasq_pid":[0-9]*' | cut -d: -f2)
+	[ -n "$pid" ] && [ "$pid" -gt 0 ]
+	kill -KILL "$pid"
+	wait_for 5 sh -c "printf '{\"v\":1,\"op\":\"status\"}\n' | ip netns exec $LAB $TOOLS/rpc $SOCK | grep -q '\"dnsmasq_pid\":[1-9]' && ! printf '{\"v\":1,\"op\":\"status\"}\n' | ip netns exec $LAB $TOOLS/rpc $SOCK | grep -q '\"dnsmasq_pid\":$pid,'"
+	ip -n "$P-vm2" addr flush dev eth0
+	vm_dhcp 2 || fail "no lease from the restarted dnsmasq"
+	[ "$(vm_ip 2)" = 10.77.0.3 ]
+}
+
+t_socket_refuses_other_users() {
+	local r
+	lab stat -c '%a' "$SOCK" | grep -qx 660
+	# Open the file mode wide to reach netd's own SO_PEERCRED check.
+	chmod 0666 "$SOCK"
+	r=$(printf '{"v":1,"op":"status"}\n' | lab setpriv --reuid 65534 --regid 65534 --clear-groups "$TOOLS/rpc" "$SOCK" || true)
+	chmod 0660 "$SOCK"
+	case $r in *'"code":"denied"'*) ;; *) fail "unprivileged peer got: $r" ;; esac
+}
+
+t_teardown_removes_what_netd_made() {
+	local dpid
+	dpid=$(printf '{"v":1,"op":"status"}\n' | rpc | grep -o '"dnsmasq_pid":[0-9]*' | cut -d: -f2)
+	netd_stop
+	lab "$NETD" -c "$CONF" --teardown 2>>"$T_DIR/netd.log" || fail "teardown failed"
+	if lab nft list table ip vlab >/dev/null 2>&1; then fail "table still there"; fi
+	if lab ip link show labbr0 >/dev/null 2>&1; then fail "bridge still there"; fi
+	if [ -n "$dpid" ] && kill -0 "$dpid" 2>/dev/null; then fail "dnsmasq $dpid still running"; fi
+	# A second teardown is harmless.
+	lab "$NETD" -c "$CONF" --teardown 2>>"$T_DIR/netd.log"
+}
+
+t_config_errors_exit_2() {
+	local rc=0
+	"$NETD" -c "$T_DIR/does-not-exist.conf" --check-config 2>"$T_DIR/err" || rc=$?
+	[ $rc -eq 2 ] && grep -q 'does-not-exist.conf' "$T_DIR/err"
+	printf 'network = { subnet = "10.0.0.0/33"; };\n' >"$T_DIR/bad.conf"
+	rc=0
+	"$NETD" -c "$T_DIR/bad.conf" --check-config 2>"$T_DIR/err" || rc=$?
+	[ $rc -eq 2 ] && grep -q 'bad.conf:1' "$T_DIR/err"
+}
+
+echo "netd namespace tests (namespaces $P-*)"
+if ! setup >"$T_DIR/setup.out" 2>&1; then
+	cat "$T_DIR/setup.out" >&2
+	tail -30 "$T_DIR/netd.log" >&2
+	T_FAIL=1
+	summary "netns"
+	exit 1
+fi
+run_test t_bridge_has_gateway_and_forwarding
+run_test t_dhcp_gives_each_vm_its_fixed_ip
+run_test t_dhcp_gives_unknown_mac_nothing
+run_test t_dnat_reaches_the_right_vm_only
+run_test t_unmapped_port_is_refused
+run_test t_vm_cannot_reach_another_vm
+run_test t_vm_reaches_host_only_for_dhcp_dns
+run_test t_vm_egress_is_masqueraded
+run_test t_bad_requests_are_refused_without_change
+run_test t_oversized_line_is_refused
+run_test t_sync_1000_while_client_loops
+run_test t_del_cuts_new_connections
+run_test t_flush_ruleset_is_repaired_within_1s
+run_test t_kill9_keeps_open_connection
+run_test t_sigterm_leaves_rules_and_restart_changes_nothing
+run_test t_dnsmasq_is_restarted_when_it_dies
+run_test t_socket_refuses_other_users
+run_test t_teardown_removes_what_netd_made
+run_test t_config_errors_exit_2
+if [ $T_FAIL -ne 0 ]; then
+	echo "--- netd log (tail) ---"
+	tail -40 "$T_DIR/netd.log"
+fi
+summary "netns"

@@ -1,0 +1,166 @@
+/*
+ * Test client for the DNAT path. Every wait is bounded.
+ *   tcpprobe once HOST PORT [TIMEOUT_MS]
+ *       connect, print the greeting line; exit 0, 1 (refused/reset), 3 (timeout)
+ *   tcpprobe loop HOST PORT EXPECT DURATION_MS
+ *       connect again and again for DURATION_MS; each must greet with EXPECT;
+ *       prints "ok=N fail=M" and exits 0 only if M == 0 and N > 0
+ *   tcpprobe hold HOST PORT DURATION_MS
+ *       one connection kept for DURATION_MS, a ping echoed every 100 ms; exit 0 if every
+ *       echo came back within 2 s
+ *   tcpprobe rate HOST PORT COUNT
+ *       COUNT sequential connect+greeting+close; prints "conns=N secs=S rate=R fail=F"
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Connects within TIMEOUT ms: fd, or -1 (refused/unreachable) / -3 (timeout). */
+static int dial(const char *host, int port, int timeout)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct pollfd p;
+	int fd, err = 0;
+	socklen_t len = sizeof(err);
+
+	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+		return -1;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS) {
+		close(fd);
+		return -1;
+	}
+	p = (struct pollfd){ .fd = fd, .events = POLLOUT };
+	if (poll(&p, 1, timeout) <= 0) {
+		close(fd);
+		return -3;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err) {
+		close(fd);
+		return err == ETIMEDOUT ? -3 : -1;
+	}
+	return fd;
+}
+
+/* Reads one line within TIMEOUT ms into BUF (without '\n'); 0, -1 (closed), -3. */
+static int read_line(int fd, char *buf, size_t size, int timeout)
+{
+	size_t n = 0;
+	long long end = now_ms() + timeout;
+
+	while (n + 1 < size) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		long long left = end - now_ms();
+		ssize_t r;
+
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			return -3;
+		r = read(fd, buf + n, 1);
+		if (r <= 0)
+			return -1;
+		if (buf[n] == '\n')
+			break;
+		n++;
+	}
+	buf[n] = '\0';
+	return 0;
+}
+
+static int greet(const char *host, int port, int timeout, char *buf, size_t size)
+{
+	int fd = dial(host, port, timeout), r;
+
+	if (fd < 0)
+		return fd;
+	r = read_line(fd, buf, size, timeout);
+	close(fd);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	char buf[256];
+
+	if (argc >= 4 && strcmp(argv[1], "once") == 0) {
+		int timeout = argc > 4 ? atoi(argv[4]) : 2000;
+		int r = greet(argv[2], atoi(argv[3]), timeout, buf, sizeof(buf));
+
+		if (r < 0) {
+			fprintf(stderr, "tcpprobe: %s:%s: %s\n", argv[2], argv[3],
+				r == -3 ? "timeout" : "refused or closed");
+			return -r;
+		}
+		printf("%s\n", buf);
+		return 0;
+	}
+	if (argc == 6 && strcmp(argv[1], "loop") == 0) {
+		long long end = now_ms() + atoll(argv[5]);
+		unsigned ok = 0, fail = 0;
+
+		while (now_ms() < end) {
+			if (greet(argv[2], atoi(argv[3]), 1000, buf, sizeof(buf)) == 0 &&
+			    strcmp(buf, argv[4]) == 0)
+				ok++;
+			else
+				fail++;
+		}
+		printf("ok=%u fail=%u\n", ok, fail);
+		return fail == 0 && ok > 0 ? 0 : 1;
+	}
+	if (argc == 5 && strcmp(argv[1], "hold") == 0) {
+		long long end = now_ms() + atoll(argv[4]);
+		unsigned pings = 0;
+		int fd = dial(argv[2], atoi(argv[3]), 2000);
+
+		if (fd < 0 || read_line(fd, buf, sizeof(buf), 2000) < 0) {
+			fprintf(stderr, "tcpprobe: hold: cannot connect\n");
+			return 1;
+		}
+		while (now_ms() < end) {
+			if (write(fd, "ping\n", 5) != 5 || read_line(fd, buf, sizeof(buf), 2000) < 0 ||
+			    strcmp(buf, "ping") != 0) {
+				fprintf(stderr, "tcpprobe: hold: connection broke after %u pings\n", pings);
+				close(fd);
+				return 1;
+			}
+			pings++;
+			usleep(100 * 1000);
+		}
+		close(fd);
+		printf("pings=%u\n", pings);
+		return 0;
+	}
+	if (argc == 5 && strcmp(argv[1], "rate") == 0) {
+		long count = atol(argv[4]), i, fail = 0;
+		long long start = now_ms();
+		double secs;
+
+		for (i = 0; i < count; i++)
+			if (greet(argv[2], atoi(argv[3]), 1000, buf, sizeof(buf)) < 0)
+				fail++;
+		secs = (double)(now_ms() - start) / 1000.0;
+		printf("conns=%ld secs=%.3f rate=%.0f fail=%ld\n", count, secs,
+		       secs > 0 ? (double)count / secs : 0.0, fail);
+		return fail ? 1 : 0;
+	}
+	fprintf(stderr, "usage: tcpprobe once|loop|hold|rate ... (see the source)\n");
+	return 2;
+}
