@@ -149,6 +149,15 @@ check: deps-check
 	$(Q)$(MAKE) --no-print-directory tests
 	$(Q)BUILD=$(BUILD) tests/run-all
 
+# `make demo`: a 3-student class in network namespaces, left running; `make demo-stop`.
+demo:
+	$(Q)scripts/install-deps demo
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) scripts/demo start
+
+demo-stop:
+	$(Q)BUILD=$(BUILD) scripts/demo stop
+
 unit: $(BUILD)/check_unit
 	$(Q)$(BUILD)/check_unit
 
@@ -159,14 +168,14 @@ install: $(PROGS)
 	install -m 0755 $(BUILD)/labctl $(DESTDIR)$(BINDIR)/
 	for m in docs/*.1; do [ -e "$$m" ] && install -m 0644 "$$m" $(DESTDIR)$(MANDIR)/man1/ || true; done
 	for m in docs/*.8; do [ -e "$$m" ] && install -m 0644 "$$m" $(DESTDIR)$(MANDIR)/man8/ || true; done
-	[ -e $(DESTDIR)$(SYSCONFDIR)/vlab/lab.conf ] || install -m 0640 configs/lab.conf $(DESTDIR)$(SYSCONFDIR)/vlab/lab.conf
+	[ -e $(DESTDIR)$(SYSCONFDIR)/vlab/lab.conf ] || install -m 0644 configs/lab.conf $(DESTDIR)$(SYSCONFDIR)/vlab/lab.conf
 	for u in configs/systemd/*.service; do [ -e "$$u" ] && sed 's|@SBINDIR@|$(SBINDIR)|g' "$$u" > $(DESTDIR)$(UNITDIR)/$$(basename $$u) || true; done
 
 clean:
 	rm -rf $(BUILD)
 
 FORCE:
-.PHONY: all check tests unit install clean deps deps-check FORCE
+.PHONY: all check tests unit install clean deps deps-check demo demo-stop FORCE
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

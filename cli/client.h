@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "common/proto.h"
+#include "common/sshkey.h"
 
 /* Exit statuses scripts can rely on. */
 #define CLI_EXIT_OK      0   /* labd said ok and every requested student succeeded */
@@ -96,8 +97,23 @@ int cli_request(json_object *req, json_object **reply, bool progress);
 int cli_add_targets(json_object *req, const char *cmd, char **ids, int n, bool all,
 		    const char *cls);
 
+/* The same for list and sheet, where no IDs means everyone: "students" only when
+ * N > 0, "class" when CLS is set. Invalid IDs are CLI_EXIT_USAGE. */
+int cli_add_selection(json_object *req, const char *cmd, char **ids, int n,
+		      const char *cls);
+
+/* Adds KEY: VAL to O, taking VAL (put on failure; NULL is -ENOMEM). 0 or -ENOMEM. */
+int cli_add(json_object *o, const char *key, json_object *val);
 /* Adds the string field KEY: VAL to O. 0 or -ENOMEM. */
 int cli_add_string(json_object *o, const char *key, const char *val);
+
+/*
+ * Reads the key files PATHS ("-" = stdin), joined with newlines, into *OUT (malloc'd).
+ * Prints what went wrong ("CMD: PATH: reason"). CLI_EXIT_OK or CLI_EXIT_FAIL.
+ */
+int cli_read_key_files(const char *cmd, char *const *paths, size_t n, char **out);
+/* Canonical keys, one per line (no final newline), into *OUT. 0 or -errno. */
+int cli_keys_join(const struct sshkey *keys, size_t n, char **out);
 
 /*
  * Checks, before anything is sent, that a question could be asked: when stdin is not

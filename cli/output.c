@@ -201,11 +201,16 @@ int table_print(const struct table *t, FILE *f)
 				width[c] = w;
 		}
 	for (r = 0; r <= t->nrows; r++) {
-		for (c = 0; c < t->ncols; c++) {
+		size_t last = t->ncols;
+
+		/* No padding after the last cell that has text: no trailing blanks. */
+		while (last > 1 && t->cells[r * t->ncols + last - 1][0] == '\0')
+			last--;
+		for (c = 0; c < last; c++) {
 			const char *s = t->cells[r * t->ncols + c];
 
 			fputs(s, f);
-			if (c + 1 == t->ncols)
+			if (c + 1 == last)
 				break;
 			/* Pad by display width: printf's %-*s counts bytes. */
 			for (w = output_display_width(s); w < width[c] + 2; w++)

@@ -38,7 +38,7 @@ struct lab_conf {
 
 	/* network { } */
 	char *bridge;            /* default "labbr0" */
-	struct in_addr subnet;   /* network address, host order bits cleared */
+	struct in_addr subnet;   /* network address (network byte order, host bits zero) */
 	unsigned prefix;         /* 8..30 */
 	struct in_addr gateway;  /* first address of the subnet: the bridge's address */
 	uint8_t mac_prefix[3];   /* locally administered unicast, default 52:54:00 */

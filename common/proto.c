@@ -610,21 +610,20 @@ int proto_wait_reply(int fd, struct linebuf *lb, json_object **reply,
 		}
 		if (parse_object(line, len, &o, &e) < 0)
 			return -EPROTO;
-		if (json_object_object_get_ex(o, "ok", &v)) {
-			if (!json_object_is_type(v, json_type_boolean)) {
-				json_object_put(o);
-				return -EPROTO;
-			}
-			*reply = o;
-			return 0;
+		/* An event may carry a student's own "ok": "event" decides first. */
+		if (json_object_object_get_ex(o, "event", &v)) {
+			if (on_event != NULL)
+				on_event(o, arg);
+			json_object_put(o);
+			o = NULL;
+			continue;
 		}
-		if (!json_object_object_get_ex(o, "event", &v)) {
+		if (!json_object_object_get_ex(o, "ok", &v) ||
+		    !json_object_is_type(v, json_type_boolean)) {
 			json_object_put(o);
 			return -EPROTO;
 		}
-		if (on_event != NULL)
-			on_event(o, arg);
-		json_object_put(o);
-		o = NULL;
+		*reply = o;
+		return 0;
 	}
 }

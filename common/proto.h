@@ -30,6 +30,7 @@
 #define PROTO_E_DENIED    "denied"
 #define PROTO_E_INTERNAL  "internal"   /* our fault or the system's; see the daemon's log */
 #define PROTO_E_BUSY      "busy"
+#define PROTO_E_PARTIAL   "partial"    /* a bulk operation where some students failed */
 
 struct proto_error {
 	const char *code;        /* one of PROTO_E_*, static */
@@ -91,7 +92,8 @@ char *proto_serialize(json_object *o, size_t *len);
 /* Writes O as one line to a blocking FD, retrying short writes. 0 or -errno. */
 int proto_send(int fd, json_object *o);
 
-/* Client side: reads lines from FD (blocking) until a final reply (has "ok"); events go
+/* Client side: reads lines from FD (blocking) until a final reply (a line with "ok" and
+ * no "event": events carry a per-student "ok" too); events go
  * to ON_EVENT (may be NULL). Returns 0 with *REPLY, or -errno (-EPROTO for garbage). */
 int proto_wait_reply(int fd, struct linebuf *lb, json_object **reply,
 		     void (*on_event)(json_object *ev, void *arg), void *arg);

@@ -201,15 +201,18 @@ static int xml_write_devices(xmlTextWriterPtr w, const struct xml_domain_params 
 	if (p->seed_path) {
 		W(xmlTextWriterStartElement(w, X("disk")));
 		W(xmlTextWriterWriteAttribute(w, X("type"), X("file")));
-		W(xmlTextWriterWriteAttribute(w, X("device"), X("cdrom")));
+		/* A read-only virtio disk, not a CD-ROM: Debian's cloud kernel (genericcloud
+		 * images) has no AHCI driver, and cloud-init finds the "cidata" label on any
+		 * block device. */
+		W(xmlTextWriterWriteAttribute(w, X("device"), X("disk")));
 		W(xmlTextWriterStartElement(w, X("driver")));
 		W(xmlTextWriterWriteAttribute(w, X("name"), X("qemu")));
 		W(xmlTextWriterWriteAttribute(w, X("type"), X("raw")));
 		W(xmlTextWriterEndElement(w));
 		W(xml_elem_attr(w, "source", "file", p->seed_path));
 		W(xmlTextWriterStartElement(w, X("target")));
-		W(xmlTextWriterWriteAttribute(w, X("dev"), X("sda")));
-		W(xmlTextWriterWriteAttribute(w, X("bus"), X("sata")));
+		W(xmlTextWriterWriteAttribute(w, X("dev"), X("vdb")));
+		W(xmlTextWriterWriteAttribute(w, X("bus"), X("virtio")));
 		W(xmlTextWriterEndElement(w));
 		W(xmlTextWriterStartElement(w, X("readonly")));
 		W(xmlTextWriterEndElement(w));

@@ -25,7 +25,7 @@ struct xml_domain_params {
 	unsigned memory_mib;       /* >= 1 */
 	unsigned tb_cache_mib;     /* TCG translation cache; only with type "qemu"; 0 = default */
 	const char *overlay_path;  /* qcow2 overlay -> vda (virtio) */
-	const char *seed_path;     /* optional NoCloud seed ISO -> sda CD-ROM (sata) */
+	const char *seed_path;     /* optional NoCloud seed ISO -> vdb, read-only virtio disk */
 	const char *bridge;        /* lab bridge */
 	const char *mac;           /* "52:54:00:00:00:11" */
 	const char *tap;           /* host tap name, 1..15 chars, e.g. "vl17" */

@@ -35,14 +35,25 @@ static int op_put(struct netd *d, json_object *req, json_object *reply, struct p
 	if (old)
 		old_copy = *old;
 	ret = nft_put(d->nft, old ? &old_copy : NULL, &m);
+	if (ret == -ENOENT) {
+		/* The table, or the old element, vanished under us (nft flush ruleset):
+		 * rebuild the whole table with the new content, still one batch. */
+		bool had = old != NULL;
+
+		ret = store_put(d->store, &m);
+		if (ret == 0 && (ret = netd_table_rebuild(d)) < 0) {
+			if (had)
+				store_put(d->store, &old_copy);
+			else
+				store_del(d->store, m.student);
+		}
+		old = had ? &old_copy : NULL;
+	} else if (ret == 0) {
+		ret = store_put(d->store, &m);
+	}
 	if (ret < 0) {
 		proto_error_set(e, PROTO_E_INTERNAL, "nftables refused the change: %s",
 				nft_last_error(d->nft));
-		return ret;
-	}
-	ret = store_put(d->store, &m);
-	if (ret < 0) {
-		proto_error_set(e, PROTO_E_INTERNAL, "out of memory");
 		return ret;
 	}
 	netd_files_touch(d);
@@ -74,12 +85,20 @@ static int op_del(struct netd *d, json_object *req, json_object *reply, struct p
 	}
 	m = *old;
 	ret = nft_del(d->nft, &m);
+	if (ret == -ENOENT) {
+		/* Vanished under us: rebuild without it. */
+		store_del(d->store, m.student);
+		ret = netd_table_rebuild(d);
+		if (ret < 0)
+			store_put(d->store, &m);
+	} else if (ret == 0) {
+		store_del(d->store, m.student);
+	}
 	if (ret < 0) {
 		proto_error_set(e, PROTO_E_INTERNAL, "nftables refused the change: %s",
 				nft_last_error(d->nft));
 		return ret;
 	}
-	store_del(d->store, m.student);
 	netd_files_touch(d);
 	log_info("del %s", m.student);
 	return 0;

@@ -360,11 +360,21 @@ static int signalfd_setup(void)
 	return fd;
 }
 
-/* SIGHUP: reload the configuration; only what can change without a restart is taken. */
+/*
+ * SIGHUP: reload the configuration. Public addresses and port ranges, egress, DNS and
+ * the lease time take effect (table rebuilt in one batch, dnsmasq restarted); mappings
+ * that no longer fit are dropped with a warning. The bridge, subnet, table, socket and
+ * directories need a restart. An invalid file changes nothing.
+ */
 static void netd_reload(struct netd *d)
 {
-	struct lab_conf fresh;
-	char err[512];
+	struct lab_conf fresh, old;
+	struct nft *nft = NULL;
+	struct nft_params saved_params = d->nft_params;
+	struct in_addr *saved_publics = d->publics;
+	struct mapping *maps;
+	size_t n, i, kept = 0;
+	char err[1024];
 
 	if (conf_load(d->conf.path, &fresh, err, sizeof(err)) < 0) {
 		log_warnx("reload refused, keeping the running configuration: %s", err);
@@ -372,14 +382,51 @@ static void netd_reload(struct netd *d)
 	}
 	if (strcmp(fresh.bridge, d->conf.bridge) || strcmp(fresh.nft_table, d->conf.nft_table) ||
 	    fresh.subnet.s_addr != d->conf.subnet.s_addr || fresh.prefix != d->conf.prefix ||
-	    strcmp(fresh.netd_socket, d->conf.netd_socket)) {
-		log_warnx("reload refused: bridge, subnet, table or socket changed; restart netd "
-			  "(and labd) for that");
+	    strcmp(fresh.netd_socket, d->conf.netd_socket) ||
+	    strcmp(fresh.state_dir, d->conf.state_dir) || strcmp(fresh.run_dir, d->conf.run_dir)) {
+		log_warnx("reload refused: bridge, subnet, table, socket or directories changed; "
+			  "restart netd for that");
 		conf_free(&fresh);
 		return;
 	}
-	log_info("configuration reloaded; the next rebuild uses it after restart of dnsmasq");
-	conf_free(&fresh);
+	old = d->conf;
+	d->conf = fresh;            /* d->dhcp.conf points at d->conf: still valid */
+	netd_params(d);
+	if (nft_open(&nft, &d->nft_params) < 0) {
+		log_warnx("reload: cannot open nftables; keeping the running configuration");
+		free(d->publics);
+		d->conf = old;
+		d->publics = saved_publics;
+		d->nft_params = saved_params;
+		conf_free(&fresh);
+		return;
+	}
+	nft_close(d->nft);
+	d->nft = nft;
+	free(saved_publics);
+	if (nft_monitor_open(d->nft) < 0)
+		log_warnx("nftables monitor unavailable after reload");
+	maps = store_snapshot(d->store, &n);
+	for (i = 0; i < n; i++) {
+		struct proto_error e = { 0 };
+
+		if (mapping_check(&maps[i], &d->conf, &e) < 0) {
+			log_warnx("reload: mapping of %s dropped: %s", maps[i].student, e.message);
+			continue;
+		}
+		maps[kept++] = maps[i];
+	}
+	if (maps)
+		store_replace(d->store, maps, kept);
+	free(maps);
+	netd_table_rebuild(d);
+	dhcp_stop(&d->dhcp);
+	if (dhcp_start(&d->dhcp) < 0)
+		d->dhcp.next_start_ms = netd_now_ms() + dhcp_restart_delay_ms(&d->dhcp);
+	netd_files_touch(d);
+	conf_free(&old);
+	log_info("configuration reloaded: %zu public addresses, egress %s, %zu mappings",
+		 d->nft_params.n_publics, d->conf.egress ? "on" : "off", store_count(d->store));
 }
 
 int main(int argc, char **argv)

@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <unistd.h>
 
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
@@ -752,11 +751,11 @@ static int nft_request(struct nft *n, struct nlmsghdr *nlh, mnl_cb_t cb, void *d
 	}
 }
 
+/* GETTABLE of our table or GETSET of our map: 0, -ENOENT, or another -errno. */
 static int nft_get_object(struct nft *n, uint16_t type)
 {
 	char buf[512];
 	struct nlmsghdr *nlh;
-	int ret = -ENOMEM;
 
 	nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_IPV4, NLM_F_ACK, nft_next_seq(n));
 	if (type == NFT_MSG_GETTABLE) {
@@ -774,8 +773,7 @@ static int nft_get_object(struct nft *n, uint16_t type)
 		nftnl_set_nlmsg_build_payload(nlh, s);
 		nftnl_set_free(s);
 	}
-	ret = nft_request(n, nlh, NULL, NULL);
-	return ret;
+	return nft_request(n, nlh, NULL, NULL);
 }
 
 int nft_table_exists(struct nft *n)

@@ -252,6 +252,17 @@ t_flush_ruleset_is_repaired_within_1s() {
 	grep -q 'vanished' "$T_DIR/netd.log"
 }
 
+t_put_and_del_right_after_flush() {
+	lab nft flush ruleset
+	rpc_ok "{\"v\":1,\"op\":\"put\",\"mapping\":$(mapping s3 52:54:00:00:00:03 10.77.0.4 2222 203.0.113.10 20002)}" >/dev/null
+	[ "$(inet "$TOOLS/tcpprobe" once 203.0.113.10 20002)" = vm3 ] || fail "put after flush"
+	[ "$(inet "$TOOLS/tcpprobe" once 203.0.113.10 20001)" = vm1 ] || fail "others after flush"
+	lab nft flush ruleset
+	rpc_ok '{"v":1,"op":"del","student":"s3"}' >/dev/null
+	if inet "$TOOLS/tcpprobe" once 203.0.113.10 20002 700; then fail "del after flush"; fi
+	[ "$(inet "$TOOLS/tcpprobe" once 203.0.113.10 20001)" = vm1 ]
+}
+
 t_kill9_keeps_open_connection() {
 	local pid
 	bg_start pid ip netns exec "$INET" "$TOOLS/tcpprobe" hold 203.0.113.10 20001 3000
@@ -287,6 +298,22 @@ t_dnsmasq_is_restarted_when_it_dies() {
 	ip -n "$P-vm2" addr flush dev eth0
 	vm_dhcp 2 || fail "no lease from the restarted dnsmasq"
 	[ "$(vm_ip 2)" = 10.77.0.3 ]
+}
+
+t_sighup_reload_applies_egress_and_keeps_bad_config_out() {
+	cp "$CONF" "$T_DIR/lab.conf.orig"
+	sed -i 's/egress = true;/egress = false;/' "$CONF"
+	kill -HUP "$(netd_pid)"
+	wait_for 3 sh -c "! ip netns exec $P-vm1 $TOOLS/tcpprobe once 203.0.113.100 8080 300" || fail "egress still on"
+	[ "$(inet "$TOOLS/tcpprobe" once 203.0.113.10 20001)" = vm1 ] || fail "DNAT lost on reload"
+	echo 'this is { not a config' >"$CONF"
+	kill -HUP "$(netd_pid)"
+	sleep 0.3
+	kill -0 "$(netd_pid)" || fail "netd died on a bad config"
+	grep -q 'reload refused' "$T_DIR/netd.log" || fail "no refusal logged"
+	cp "$T_DIR/lab.conf.orig" "$CONF"
+	kill -HUP "$(netd_pid)"
+	wait_for 3 ip netns exec "$P-vm1" "$TOOLS/tcpprobe" once 203.0.113.100 8080 300 || fail "egress not back"
 }
 
 t_socket_refuses_other_users() {
@@ -342,9 +369,11 @@ run_test t_oversized_line_is_refused
 run_test t_sync_1000_while_client_loops
 run_test t_del_cuts_new_connections
 run_test t_flush_ruleset_is_repaired_within_1s
+run_test t_put_and_del_right_after_flush
 run_test t_kill9_keeps_open_connection
 run_test t_sigterm_leaves_rules_and_restart_changes_nothing
 run_test t_dnsmasq_is_restarted_when_it_dies
+run_test t_sighup_reload_applies_egress_and_keeps_bad_config_out
 run_test t_socket_refuses_other_users
 run_test t_teardown_removes_what_netd_made
 run_test t_config_errors_exit_2

@@ -15,7 +15,8 @@
  *     monitor          open the monitor, run `nft flush ruleset`, report what it saw
  *     dup              nft_sync with a duplicated key: must fail, prints the error
  *
- * NFT_MONITOR=1 in the environment: apply and sync run with the monitor open, as in netd.
+ * NFT_MONITOR=1 in the environment: apply, sync and putdel run with the monitor open, as
+ * netd runs them.
  *
  * Mapping i: VM 10.64.0.0/18 + 2 + i port 22, public 203.0.113.(10 + i % 2) port
  * 20000 + i / 2.
@@ -170,6 +171,8 @@ int main(int argc, char **argv)
 		double *td = calloc(runs ? runs : 1, sizeof(*td));
 		struct mapping m = mapping_for(15000);
 
+		if (getenv("NFT_MONITOR"))
+			check(n, nft_monitor_open(n), "nft_monitor_open");
 		for (r = 0; r < runs; r++) {
 			double t0 = now_ms();
 

@@ -128,20 +128,20 @@ START_TEST(xml_domain_parses_back_with_every_element)
 	ck_assert_str_eq(xp(d, "/domain/on_crash"), "destroy");
 
 	ck_assert_str_eq(xp(d, "count(/domain/devices/disk)"), "2");
-	ck_assert_str_eq(xp(d, "/domain/devices/disk[@device='disk']/@type"), "file");
-	ck_assert_str_eq(xp(d, "/domain/devices/disk[@device='disk']/driver/@name"), "qemu");
-	ck_assert_str_eq(xp(d, "/domain/devices/disk[@device='disk']/driver/@type"), "qcow2");
-	ck_assert_str_eq(xp(d, "/domain/devices/disk[@device='disk']/driver/@discard"), "unmap");
-	ck_assert_str_eq(xp(d, "/domain/devices/disk[@device='disk']/source/@file"),
+	ck_assert_str_eq(xp(d, "/domain/devices/disk[target/@dev='vda']/@type"), "file");
+	ck_assert_str_eq(xp(d, "/domain/devices/disk[target/@dev='vda']/driver/@name"), "qemu");
+	ck_assert_str_eq(xp(d, "/domain/devices/disk[target/@dev='vda']/driver/@type"), "qcow2");
+	ck_assert_str_eq(xp(d, "/domain/devices/disk[target/@dev='vda']/driver/@discard"), "unmap");
+	ck_assert_str_eq(xp(d, "/domain/devices/disk[target/@dev='vda']/source/@file"),
 			 "/var/lib/vlab/pool/vlab-net101-alice.qcow2");
-	ck_assert_str_eq(xp(d, "/domain/devices/disk[@device='disk']/target/@dev"), "vda");
-	ck_assert_str_eq(xp(d, "/domain/devices/disk[@device='disk']/target/@bus"), "virtio");
-	ck_assert_str_eq(xp(d, "/domain/devices/disk[@device='cdrom']/driver/@type"), "raw");
-	ck_assert_str_eq(xp(d, "/domain/devices/disk[@device='cdrom']/source/@file"),
+	ck_assert_str_eq(xp(d, "/domain/devices/disk[target/@dev='vda']/target/@dev"), "vda");
+	ck_assert_str_eq(xp(d, "/domain/devices/disk[target/@dev='vda']/target/@bus"), "virtio");
+	ck_assert_str_eq(xp(d, "/domain/devices/disk[target/@dev='vdb']/driver/@type"), "raw");
+	ck_assert_str_eq(xp(d, "/domain/devices/disk[target/@dev='vdb']/source/@file"),
 			 "/var/lib/vlab/pool/vlab-net101-alice-seed.iso");
-	ck_assert_str_eq(xp(d, "/domain/devices/disk[@device='cdrom']/target/@dev"), "sda");
-	ck_assert_str_eq(xp(d, "/domain/devices/disk[@device='cdrom']/target/@bus"), "sata");
-	ck_assert_str_eq(xp(d, "count(/domain/devices/disk[@device='cdrom']/readonly)"), "1");
+	ck_assert_str_eq(xp(d, "/domain/devices/disk[target/@dev='vdb']/target/@dev"), "vdb");
+	ck_assert_str_eq(xp(d, "/domain/devices/disk[target/@dev='vdb']/target/@bus"), "virtio");
+	ck_assert_str_eq(xp(d, "count(/domain/devices/disk[target/@dev='vdb']/readonly)"), "1");
 
 	ck_assert_str_eq(xp(d, "/domain/devices/interface/@type"), "bridge");
 	ck_assert_str_eq(xp(d, "/domain/devices/interface/mac/@address"), "52:54:00:00:00:11");

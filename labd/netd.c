@@ -1,0 +1,198 @@
+/*
+ * labd's link to netd: a full sync on start and on every reconnect, then one put or del
+ * per change. netd answers in milliseconds, so requests are synchronous with a timeout.
+ * If netd is down labd keeps working: the link is retried every few seconds and the
+ * first successful connect resyncs everything from the database.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include <libvirt/libvirt.h>
+
+#include "common/addr.h"
+#include "common/log.h"
+#include "common/mapping.h"
+#include "labd/labd.h"
+
+#define NETD_RETRY_MS 2000
+#define NETD_TIMEOUT_S 10
+
+static void netd_link_drop(struct labd *l, const char *why);
+
+static void netd_retry_cb(int timer, void *opaque)
+{
+	struct labd *l = opaque;
+
+	virEventRemoveTimeout(timer);
+	l->netd_timer = -1;
+	netd_link_start(l);
+}
+
+static void netd_schedule_retry(struct labd *l)
+{
+	if (l->netd_timer >= 0 || !l->running)
+		return;
+	l->netd_timer = virEventAddTimeout(NETD_RETRY_MS, netd_retry_cb, l, NULL);
+}
+
+static void netd_link_drop(struct labd *l, const char *why)
+{
+	if (l->netd_fd >= 0) {
+		log_warnx("netd link lost (%s): retrying every %d s; changes are resent then",
+			  why, NETD_RETRY_MS / 1000);
+		close(l->netd_fd);
+		l->netd_fd = -1;
+	}
+	l->netd_synced = false;
+	linebuf_free(&l->netd_in);
+	netd_schedule_retry(l);
+}
+
+/* One request, one reply. 0, or -errno (link trouble: dropped) / -EINVAL (refused). */
+static int netd_call(struct labd *l, json_object *req, json_object **reply_out)
+{
+	json_object *reply = NULL, *ok, *err, *msg;
+	int ret;
+
+	if (l->netd_fd < 0)
+		return -ENOTCONN;
+	ret = proto_send(l->netd_fd, req);
+	if (ret == 0)
+		ret = proto_wait_reply(l->netd_fd, &l->netd_in, &reply, NULL, NULL);
+	if (ret < 0) {
+		netd_link_drop(l, strerror(-ret));
+		return ret;
+	}
+	if (!json_object_object_get_ex(reply, "ok", &ok) || !json_object_get_boolean(ok)) {
+		const char *text = "no message";
+
+		if (json_object_object_get_ex(reply, "error", &err) &&
+		    json_object_object_get_ex(err, "message", &msg))
+			text = json_object_get_string(msg);
+		log_warnx("netd refused %s: %s",
+			  json_object_get_string(json_object_object_get(req, "op")), text);
+		json_object_put(reply);
+		return -EINVAL;
+	}
+	if (reply_out)
+		*reply_out = reply;
+	else
+		json_object_put(reply);
+	return 0;
+}
+
+static int mapping_from_alloc(const struct db_alloc *a, struct mapping *m)
+{
+	memset(m, 0, sizeof(*m));
+	snprintf(m->student, sizeof(m->student), "%s", a->student);
+	if (addr_parse_mac(a->mac, m->mac) < 0 || addr_parse_ipv4(a->ip, &m->ip) < 0 ||
+	    addr_parse_ipv4(a->public_ip, &m->public_ip) < 0)
+		return -EINVAL;
+	m->vm_port = LABD_SSH_PORT;
+	m->public_port = a->public_port;
+	return 0;
+}
+
+int netd_link_sync(struct labd *l)
+{
+	struct db_alloc *allocs = NULL;
+	json_object *req, *arr;
+	size_t n = 0, i, sent = 0;
+	int ret;
+
+	ret = db_alloc_list(l->db, NULL, &allocs, &n);
+	if (ret < 0)
+		return ret;
+	req = proto_new_request("sync", -1);
+	arr = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		struct proto_error e = { 0 };
+		struct mapping m;
+
+		/* Students still being created get their mapping when they are ready. */
+		if (allocs[i].state != DB_ALLOC_READY)
+			continue;
+		if (mapping_from_alloc(&allocs[i], &m) < 0) {
+			log_warnx("%s: allocation has unusable addresses; not sent to netd",
+				  allocs[i].student);
+			continue;
+		}
+		/* One endpoint outside today's ranges must not block everyone's sync. */
+		if (mapping_check(&m, &l->conf, &e) < 0) {
+			log_warnx("%s: not sent to netd: %s (the configuration changed under an "
+				  "enrolled student: restore the range, or unenrol and enrol them)",
+				  allocs[i].student, e.message);
+			continue;
+		}
+		json_object_array_add(arr, mapping_to_json(&m));
+		sent++;
+	}
+	json_object_object_add(req, "mappings", arr);
+	ret = netd_call(l, req, NULL);
+	json_object_put(req);
+	db_alloc_list_free(allocs, n);
+	if (ret == 0) {
+		l->netd_synced = true;
+		log_info("netd synced: %zu mappings", sent);
+	}
+	return ret;
+}
+
+void netd_link_start(struct labd *l)
+{
+	struct timeval tv = { .tv_sec = NETD_TIMEOUT_S };
+	int fd;
+
+	if (l->netd_fd >= 0)
+		return;
+	fd = sock_connect(l->conf.netd_socket);
+	if (fd < 0) {
+		log_debug("netd at %s: %s", l->conf.netd_socket, strerror(-fd));
+		netd_schedule_retry(l);
+		return;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	l->netd_fd = fd;
+	linebuf_init(&l->netd_in, 0);
+	log_info("connected to netd at %s", l->conf.netd_socket);
+	if (netd_link_sync(l) < 0 && l->netd_fd >= 0)
+		netd_link_drop(l, "sync refused");
+}
+
+int netd_link_put(struct labd *l, const struct db_alloc *a)
+{
+	struct mapping m;
+	json_object *req;
+	int ret;
+
+	if (!l->netd_synced)
+		return -ENOTCONN;   /* the resync on reconnect carries it */
+	if (mapping_from_alloc(a, &m) < 0)
+		return -EINVAL;
+	req = proto_new_request("put", -1);
+	json_object_object_add(req, "mapping", mapping_to_json(&m));
+	ret = netd_call(l, req, NULL);
+	json_object_put(req);
+	return ret;
+}
+
+int netd_link_del(struct labd *l, const char *student)
+{
+	json_object *req;
+	int ret;
+
+	if (!l->netd_synced)
+		return -ENOTCONN;
+	req = proto_new_request("del", -1);
+	json_object_object_add(req, "student", json_object_new_string(student));
+	ret = netd_call(l, req, NULL);
+	json_object_put(req);
+	/* Already gone is what we wanted. */
+	return ret == -EINVAL ? 0 : ret;
+}

@@ -1,0 +1,754 @@
+/*
+ * labd's operations (docs/protocol.md). Validation happens in full before anything is
+ * created; bulk operations queue one task per student and answer when all came back.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/addr.h"
+#include "common/id.h"
+#include "common/log.h"
+#include "common/sshkey.h"
+#include "common/student.h"
+#include "labd/labd.h"
+
+struct op_ctx {
+	struct labd *l;
+	struct client *c;
+	json_object *req;
+	int64_t id;
+	const char *op;
+	struct proto_error e;
+	json_object *reply;       /* ok reply being filled */
+	json_object *errors;      /* validation errors (enrol) */
+};
+
+typedef int (*op_fn)(struct op_ctx *x);   /* 0 ok, 1 deferred (bulk), <0 error in x->e */
+
+static const struct conf_class *op_class(struct op_ctx *x, bool required)
+{
+	const char *name = NULL;
+	const struct conf_class *cls;
+
+	if (proto_get_string(x->req, "class", false, &name, &x->e) < 0)
+		return NULL;
+	if (!name) {
+		if (x->l->conf.n_classes == 1 || !required)
+			return x->l->conf.n_classes == 1 ? &x->l->conf.classes[0] : NULL;
+		proto_error_set(&x->e, PROTO_E_INVALID, "this lab has %zu classes: say which one "
+				"(--class NAME)", x->l->conf.n_classes);
+		return NULL;
+	}
+	cls = conf_class_find(&x->l->conf, name);
+	if (!cls) {
+		char list[256] = "";
+		size_t i;
+
+		for (i = 0; i < x->l->conf.n_classes; i++)
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
+				 x->l->conf.classes[i].name);
+		proto_error_set(&x->e, PROTO_E_INVALID, "unknown class '%.40s' (classes: %s)", name,
+				list);
+	}
+	return cls;
+}
+
+static void add_error(struct op_ctx *x, unsigned line, const char *student, const char *msg)
+{
+	json_object *o = json_object_new_object();
+
+	if (line)
+		json_object_object_add(o, "line", json_object_new_int((int)line));
+	if (student)
+		json_object_object_add(o, "student", json_object_new_string(student));
+	json_object_object_add(o, "message", json_object_new_string(msg));
+	json_object_array_add(x->errors, o);
+}
+
+static char *keys_join(const struct sshkey *keys, size_t n)
+{
+	char *out = NULL, *line;
+	size_t len = 0, i;
+
+	for (i = 0; i < n; i++) {
+		char *grown;
+		size_t l;
+
+		if (sshkey_format(&keys[i], &line) < 0)
+			goto fail;
+		l = strlen(line);
+		grown = realloc(out, len + l + 2);
+		if (!grown) {
+			free(line);
+			goto fail;
+		}
+		out = grown;
+		memcpy(out + len, line, l);
+		len += l;
+		out[len++] = '\n';
+		out[len] = '\0';
+		free(line);
+	}
+	if (len)
+		out[len - 1] = '\0';   /* no trailing newline */
+	return out ? out : strdup("");
+fail:
+	free(out);
+	return NULL;
+}
+
+/* A JSON string field that must not hide a NUL. */
+static int get_text(struct op_ctx *x, json_object *o, const char *key, bool required,
+		    const char **out)
+{
+	json_object *v;
+
+	if (proto_get_string(o, key, required, out, &x->e) < 0)
+		return -EINVAL;
+	if (*out && json_object_object_get_ex(o, key, &v) &&
+	    (size_t)json_object_get_string_len(v) != strlen(*out)) {
+		proto_error_set(&x->e, PROTO_E_INVALID, "field '%s' contains a NUL byte", key);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static struct request *request_new(struct op_ctx *x, unsigned total)
+{
+	struct request *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->client = x->c;
+	r->id = x->id;
+	snprintf(r->op, sizeof(r->op), "%s", x->op);
+	r->total = total;
+	r->results = json_object_new_array();
+	return r;
+}
+
+/* Immediate per-student failure inside a bulk request (nothing was queued for it). */
+static void request_fail_now(struct labd *l, struct request *r, const char *student,
+			     int ret, const char *msg)
+{
+	request_progress(l, r, student, ret,
+			 ret == -EBUSY ? PROTO_E_BUSY : ret == -ENOENT ? PROTO_E_NOTFOUND
+								   : PROTO_E_INTERNAL, msg);
+}
+
+static int op_enrol(struct op_ctx *x)
+{
+	struct labd *l = x->l;
+	const struct conf_class *cls = op_class(x, true);
+	struct student_rec *recs = NULL;
+	struct student_errors errs = STUDENT_ERRORS_INIT;
+	json_object *rows;
+	struct request *r = NULL;
+	char msg[512];
+	size_t n, i, ok_rows = 0;
+	int ret = -EINVAL;
+	bool began = false;
+
+	if (!cls)
+		return -EINVAL;
+	if (proto_get_array(x->req, "students", true, &rows, &x->e) < 0)
+		return -EINVAL;
+	n = json_object_array_length(rows);
+	if (n == 0) {
+		proto_error_set(&x->e, PROTO_E_INVALID, "no students to enrol");
+		return -EINVAL;
+	}
+	if (n > 5000) {
+		proto_error_set(&x->e, PROTO_E_INVALID, "%zu students in one batch: at most 5000", n);
+		return -EINVAL;
+	}
+	recs = calloc(n, sizeof(*recs));
+	if (!recs) {
+		proto_error_set(&x->e, PROTO_E_INTERNAL, "out of memory");
+		return -ENOMEM;
+	}
+	x->errors = json_object_new_array();
+
+	/* 1. Every row on its own. */
+	for (i = 0; i < n; i++) {
+		json_object *row = json_object_array_get_idx(rows, i);
+		const char *id = NULL, *name = NULL, *email = NULL, *keys = NULL;
+		int64_t line = (int64_t)i + 1;
+		struct proto_error fe = { 0 };
+
+		if (!json_object_is_type(row, json_type_object)) {
+			snprintf(msg, sizeof(msg), "students[%zu]: expected an object", i);
+			add_error(x, 0, NULL, msg);
+			continue;
+		}
+		if (proto_get_int(row, "line", false, 1, 10000000, &line, &fe) < 0 ||
+		    get_text(x, row, "id", true, &id) < 0 || get_text(x, row, "name", false, &name) < 0 ||
+		    get_text(x, row, "email", false, &email) < 0 ||
+		    get_text(x, row, "ssh_keys", true, &keys) < 0) {
+			add_error(x, (unsigned)line, NULL, fe.message[0] ? fe.message : x->e.message);
+			continue;
+		}
+		if (student_validate((unsigned)line, id, name, email, keys, &recs[i], &errs) < 0)
+			continue;
+		ok_rows++;
+	}
+	/* 2. The batch as a whole, and against the class. */
+	if (student_check_batch(recs, n, &errs) < 0 && errs.n == 0) {
+		proto_error_set(&x->e, PROTO_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		struct db_student s = { 0 };
+
+		if (!recs[i].id)
+			continue;
+		if (db_student_get(l->db, recs[i].id, &s) == 0) {
+			student_errors_add(&errs, recs[i].line, "'%s' is already enrolled (class %s)",
+					   recs[i].id, s.class);
+			db_student_free(&s);
+		}
+	}
+	if (alloc_check_batch(l->ipool, l->epool, (uint32_t)n, msg, sizeof(msg)) < 0)
+		student_errors_add(&errs, 0, "%s", msg);
+	student_errors_sort(&errs);
+	for (i = 0; i < errs.n; i++)
+		add_error(x, errs.v[i].line, NULL, errs.v[i].message);
+	if (json_object_array_length(x->errors) > 0) {
+		proto_error_set(&x->e, PROTO_E_INVALID, "%zu problem(s) in the roster; nothing was "
+				"created", json_object_array_length(x->errors));
+		goto out;
+	}
+
+	/* 3. Allocate everyone in one transaction. */
+	ret = db_begin(l->db);
+	if (ret < 0)
+		goto dberr;
+	began = true;
+	for (i = 0; i < n; i++) {
+		struct db_student s = { 0 };
+		struct db_alloc a = { 0 };
+		struct alloc_endpoint ep;
+		struct in_addr ip;
+		uint8_t mac[6];
+		uint32_t idx;
+		char ipbuf[INET_ADDRSTRLEN], pubbuf[INET_ADDRSTRLEN], macbuf[ADDR_MAC_STRLEN];
+		char dom[64], ov[64], sd[64];
+		char *keys = keys_join(recs[i].keys, recs[i].n_keys);
+
+		if (!keys) {
+			ret = -ENOMEM;
+			goto dberr;
+		}
+		s.id = recs[i].id;
+		s.class = cls->name;
+		s.name = recs[i].name;
+		s.email = recs[i].email && recs[i].email[0] ? recs[i].email : NULL;
+		s.keys = keys;
+		ret = db_student_insert(l->db, &s);
+		free(keys);
+		if (ret < 0)
+			goto dberr;
+		if ((ret = alloc_index_take(l->ipool, &idx, msg, sizeof(msg))) < 0 ||
+		    (ret = alloc_endpoint_take(l->epool, &ep, msg, sizeof(msg))) < 0) {
+			proto_error_set(&x->e, PROTO_E_INVALID, "%s", msg);
+			goto fail;
+		}
+		alloc_index_addrs(l->ipool, idx, &ip, mac);
+		inet_ntop(AF_INET, &ip, ipbuf, sizeof(ipbuf));
+		inet_ntop(AF_INET, &ep.addr, pubbuf, sizeof(pubbuf));
+		addr_format_mac(mac, macbuf);
+		labd_name_domain(recs[i].id, dom, sizeof(dom));
+		labd_name_overlay(recs[i].id, ov, sizeof(ov));
+		labd_name_seed(recs[i].id, sd, sizeof(sd));
+		a = (struct db_alloc){
+			.student = recs[i].id, .idx = idx, .mac = macbuf, .ip = ipbuf,
+			.public_ip = pubbuf, .public_port = ep.port, .domain = dom,
+			.overlay_vol = ov, .seed_vol = sd, .base_image = cls->base_image,
+			.state = DB_ALLOC_CREATING,
+		};
+		if ((ret = db_alloc_insert(l->db, &a)) < 0 ||
+		    (ret = db_audit_add(l->db, (int64_t)x->c->peer.uid, "enrol", recs[i].id, pubbuf,
+					ep.port, cls->name)) < 0)
+			goto dberr;
+	}
+	ret = db_commit(l->db);
+	if (ret < 0)
+		goto dberr;
+	began = false;
+
+	/* 4. One task per student. */
+	r = request_new(x, (unsigned)n);
+	if (!r) {
+		proto_error_set(&x->e, PROTO_E_INTERNAL, "out of memory");
+		ret = -ENOMEM;
+		goto out;
+	}
+	x->c->busy = r;
+	log_info("enrol: %zu students in class %s (uid %u)", n, cls->name, (unsigned)x->c->peer.uid);
+	for (i = 0; i < n; i++) {
+		if (task_submit(l, TASK_CREATE, recs[i].id, false, r, msg, sizeof(msg)) < 0)
+			request_fail_now(l, r, recs[i].id, -EIO, msg);
+	}
+	ret = 1;
+	goto out;
+
+dberr:
+	proto_error_set(&x->e, PROTO_E_INTERNAL, "database error (%s); nothing was created",
+			strerror(-ret));
+fail:
+	if (began)
+		db_rollback(l->db);
+	labd_pools_load(l);     /* give back what was taken */
+	ret = -EINVAL;
+out:
+	(void)ok_rows;
+	student_errors_free(&errs);
+	student_recs_free(recs, n);
+	return ret;
+}
+
+/* Resolves targets: "students": [...] or "all": true (within "class" if given). */
+static int op_targets(struct op_ctx *x, char ***out, size_t *n_out)
+{
+	json_object *arr = NULL;
+	bool all = false;
+	char **ids = NULL;
+	size_t n = 0, i;
+	const struct conf_class *cls = NULL;
+	const char *cname = NULL;
+
+	*out = NULL;
+	*n_out = 0;
+	if (proto_get_bool(x->req, "all", false, &all, &x->e) < 0 ||
+	    proto_get_array(x->req, "students", false, &arr, &x->e) < 0 ||
+	    proto_get_string(x->req, "class", false, &cname, &x->e) < 0)
+		return -EINVAL;
+	if (cname && !(cls = op_class(x, false)))
+		return -EINVAL;
+	if (all == (arr != NULL)) {
+		proto_error_set(&x->e, PROTO_E_INVALID, "say which students: \"students\": [ids] or "
+				"\"all\": true (not both)");
+		return -EINVAL;
+	}
+	if (all) {
+		struct db_student *list = NULL;
+		size_t m = 0;
+
+		if (db_student_list(x->l->db, cls ? cls->name : NULL, &list, &m) < 0) {
+			proto_error_set(&x->e, PROTO_E_INTERNAL, "database error");
+			return -EIO;
+		}
+		ids = calloc(m ? m : 1, sizeof(*ids));
+		for (i = 0; ids && i < m; i++)
+			ids[n++] = strdup(list[i].id);
+		db_student_list_free(list, m);
+	} else {
+		size_t m = json_object_array_length(arr);
+
+		if (m == 0) {
+			proto_error_set(&x->e, PROTO_E_INVALID, "\"students\" is empty");
+			return -EINVAL;
+		}
+		ids = calloc(m, sizeof(*ids));
+		for (i = 0; ids && i < m; i++) {
+			json_object *v = json_object_array_get_idx(arr, i);
+			const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v)
+										 : NULL;
+			size_t j;
+
+			if (!s || !id_valid(s) || (size_t)json_object_get_string_len(v) != strlen(s)) {
+				char q[64];
+
+				proto_error_set(&x->e, PROTO_E_INVALID,
+						"students[%zu]: %s is not a student id ([a-z0-9][a-z0-9_-]{0,31})",
+						i, s ? student_quote_value(s, q, sizeof(q)) : "(not a string)");
+				goto fail;
+			}
+			for (j = 0; j < n; j++)
+				if (strcmp(ids[j], s) == 0)
+					break;
+			if (j == n)
+				ids[n++] = strdup(s);
+		}
+	}
+	if (!ids) {
+		proto_error_set(&x->e, PROTO_E_INTERNAL, "out of memory");
+		return -ENOMEM;
+	}
+	*out = ids;
+	*n_out = n;
+	return 0;
+fail:
+	for (i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	return -EINVAL;
+}
+
+static void ids_free(char **ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+static int op_bulk(struct op_ctx *x, enum task_kind kind)
+{
+	struct labd *l = x->l;
+	char **ids = NULL;
+	size_t n = 0, i;
+	bool force = false;
+	struct request *r;
+	char msg[512];
+
+	if (op_targets(x, &ids, &n) < 0)
+		return -EINVAL;
+	if (kind == TASK_STOP && proto_get_bool(x->req, "force", false, &force, &x->e) < 0) {
+		ids_free(ids, n);
+		return -EINVAL;
+	}
+	if (n == 0) {
+		ids_free(ids, n);
+		json_object_object_add(x->reply, "results", json_object_new_array());
+		return 0;
+	}
+	r = request_new(x, (unsigned)n);
+	if (!r) {
+		ids_free(ids, n);
+		proto_error_set(&x->e, PROTO_E_INTERNAL, "out of memory");
+		return -ENOMEM;
+	}
+	x->c->busy = r;
+	log_info("%s: %zu students (uid %u)", x->op, n, (unsigned)x->c->peer.uid);
+	for (i = 0; i < n; i++) {
+		struct db_alloc a = { 0 };
+		int ret = db_alloc_get(l->db, ids[i], &a);
+
+		if (ret == 0 && a.state != DB_ALLOC_READY) {
+			snprintf(msg, sizeof(msg), "'%s' is %s; try again when that finished", ids[i],
+				 a.state == DB_ALLOC_CREATING ? "still being created" : "being removed");
+			db_alloc_free(&a);
+			request_fail_now(l, r, ids[i], -EBUSY, msg);
+			continue;
+		}
+		if (ret < 0) {
+			snprintf(msg, sizeof(msg), "'%s' is not enrolled", ids[i]);
+			request_fail_now(l, r, ids[i], -ENOENT, msg);
+			continue;
+		}
+		if (kind == TASK_RESET || kind == TASK_REMOVE) {
+			db_begin(l->db);
+			if (kind == TASK_RESET)
+				db_student_bump_generation(l->db, ids[i], NULL);
+			else
+				db_alloc_set_state(l->db, ids[i], DB_ALLOC_DELETING);
+			db_audit_add(l->db, (int64_t)x->c->peer.uid, kind == TASK_RESET ? "reset" : "unenrol",
+				     ids[i], a.public_ip, a.public_port, NULL);
+			db_commit(l->db);
+		} else {
+			db_audit_add(l->db, (int64_t)x->c->peer.uid, task_kind_name(kind), ids[i], NULL, 0,
+				     NULL);
+		}
+		db_alloc_free(&a);
+		ret = task_submit(l, kind, ids[i], force, r, msg, sizeof(msg));
+		if (ret < 0) {
+			if (kind == TASK_REMOVE)
+				db_alloc_set_state(l->db, ids[i], DB_ALLOC_READY);
+			request_fail_now(l, r, ids[i], ret, msg);
+		}
+	}
+	ids_free(ids, n);
+	return 1;
+}
+
+static int op_unenrol(struct op_ctx *x) { return op_bulk(x, TASK_REMOVE); }
+static int op_start(struct op_ctx *x) { return op_bulk(x, TASK_START); }
+static int op_stop(struct op_ctx *x) { return op_bulk(x, TASK_STOP); }
+static int op_reboot(struct op_ctx *x) { return op_bulk(x, TASK_REBOOT); }
+static int op_reset(struct op_ctx *x) { return op_bulk(x, TASK_RESET); }
+
+static int op_set_keys(struct op_ctx *x)
+{
+	struct labd *l = x->l;
+	struct student_rec rec = { 0 };
+	struct student_errors errs = STUDENT_ERRORS_INIT;
+	struct db_student s = { 0 };
+	const char *id, *keys;
+	char *joined = NULL, msg[512];
+	int64_t gen = 0;
+	struct request *r;
+	int ret = -EINVAL;
+
+	if (get_text(x, x->req, "student", true, &id) < 0 ||
+	    get_text(x, x->req, "ssh_keys", true, &keys) < 0)
+		return -EINVAL;
+	if (db_student_get(l->db, id, &s) < 0) {
+		proto_error_set(&x->e, PROTO_E_NOTFOUND, "'%.40s' is not enrolled", id);
+		return -ENOENT;
+	}
+	if (student_validate(0, id, s.name, s.email, keys, &rec, &errs) < 0) {
+		proto_error_set(&x->e, PROTO_E_INVALID, "%s",
+				errs.n ? errs.v[0].message : "invalid keys");
+		goto out;
+	}
+	joined = keys_join(rec.keys, rec.n_keys);
+	if (!joined || db_student_update_keys(l->db, id, joined, &gen) < 0) {
+		proto_error_set(&x->e, PROTO_E_INTERNAL, "could not store the keys");
+		ret = -EIO;
+		goto out;
+	}
+	db_audit_add(l->db, (int64_t)x->c->peer.uid, "set-keys", id, NULL, 0, NULL);
+	r = request_new(x, 1);
+	if (!r) {
+		ret = -ENOMEM;
+		proto_error_set(&x->e, PROTO_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	r->extra = json_object_new_object();
+	json_object_object_add(r->extra, "generation", json_object_new_int64(gen));
+	json_object_object_add(r->extra, "note", json_object_new_string(
+		"the new keys take effect at the VM's next boot (labctl reboot ID); cloud-init "
+		"images add them to the existing authorized_keys"));
+	x->c->busy = r;
+	if (task_submit(l, TASK_SEED, id, false, r, msg, sizeof(msg)) < 0)
+		request_fail_now(l, r, id, -EIO, msg);
+	ret = 1;
+out:
+	free(joined);
+	student_rec_clear(&rec);
+	student_errors_free(&errs);
+	db_student_free(&s);
+	return ret;
+}
+
+/* The optional filters of list and sheet. */
+static bool wanted(json_object *ids, const char *id)
+{
+	size_t i;
+
+	if (!ids)
+		return true;
+	for (i = 0; i < json_object_array_length(ids); i++) {
+		json_object *v = json_object_array_get_idx(ids, i);
+
+		if (json_object_is_type(v, json_type_string) && strcmp(json_object_get_string(v), id) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int op_list(struct op_ctx *x)
+{
+	struct labd *l = x->l;
+	const char *cname = NULL;
+	json_object *ids = NULL, *arr;
+	struct db_student *ss = NULL;
+	size_t n = 0, i;
+
+	if (proto_get_string(x->req, "class", false, &cname, &x->e) < 0 ||
+	    proto_get_array(x->req, "students", false, &ids, &x->e) < 0)
+		return -EINVAL;
+	if (cname && !op_class(x, false))
+		return -EINVAL;
+	if (db_student_list(l->db, cname, &ss, &n) < 0) {
+		proto_error_set(&x->e, PROTO_E_INTERNAL, "database error");
+		return -EIO;
+	}
+	arr = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		struct db_alloc a = { 0 };
+		json_object *o;
+		const struct conf_class *cls;
+		enum virt_state st = VIRT_MISSING;
+		const char *state;
+		struct vm *vm;
+		size_t nkeys = 1;
+
+		if (!wanted(ids, ss[i].id))
+			continue;
+		o = json_object_new_object();
+		json_object_object_add(o, "id", json_object_new_string(ss[i].id));
+		json_object_object_add(o, "class", json_object_new_string(ss[i].class));
+		json_object_object_add(o, "name", json_object_new_string(ss[i].name));
+		json_object_object_add(o, "email", ss[i].email ? json_object_new_string(ss[i].email) : NULL);
+		for (const char *p = ss[i].keys; *p; p++)
+			nkeys += *p == '\n';
+		json_object_object_add(o, "keys", json_object_new_int((int)nkeys));
+		json_object_object_add(o, "generation", json_object_new_int64(ss[i].generation));
+		if (db_alloc_get(l->db, ss[i].id, &a) == 0) {
+			json_object_object_add(o, "index", json_object_new_int((int)a.idx));
+			json_object_object_add(o, "mac", json_object_new_string(a.mac));
+			json_object_object_add(o, "ip", json_object_new_string(a.ip));
+			json_object_object_add(o, "public_ip", json_object_new_string(a.public_ip));
+			json_object_object_add(o, "public_port", json_object_new_int(a.public_port));
+			json_object_object_add(o, "domain", json_object_new_string(a.domain));
+			json_object_object_add(o, "base_image", json_object_new_string(a.base_image));
+			cls = conf_class_find(&l->conf, ss[i].class);
+			json_object_object_add(o, "base_current",
+					       json_object_new_boolean(cls && strcmp(cls->base_image,
+										     a.base_image) == 0));
+			if (a.state == DB_ALLOC_CREATING) {
+				state = "creating";
+			} else if (a.state == DB_ALLOC_DELETING) {
+				state = "deleting";
+			} else {
+				vm = labd_vm(l, ss[i].id, false);
+				if (virt_connected(l->virt))
+					virt_dom_state(l->virt, a.domain, &st);
+				state = virt_state_name(st);
+				if (vm && vm->crashed && st != VIRT_RUNNING)
+					state = "crashed";
+				if (!virt_connected(l->virt))
+					state = "unknown";
+			}
+			json_object_object_add(o, "state", json_object_new_string(state));
+			db_alloc_free(&a);
+		}
+		json_object_array_add(arr, o);
+	}
+	db_student_list_free(ss, n);
+	json_object_object_add(x->reply, "students", arr);
+	return 0;
+}
+
+static int op_sheet(struct op_ctx *x)
+{
+	struct labd *l = x->l;
+	const char *cname = NULL;
+	json_object *ids = NULL, *arr;
+	struct db_student *ss = NULL;
+	size_t n = 0, i;
+
+	if (proto_get_string(x->req, "class", false, &cname, &x->e) < 0 ||
+	    proto_get_array(x->req, "students", false, &ids, &x->e) < 0)
+		return -EINVAL;
+	if (cname && !op_class(x, false))
+		return -EINVAL;
+	if (db_student_list(l->db, cname, &ss, &n) < 0) {
+		proto_error_set(&x->e, PROTO_E_INTERNAL, "database error");
+		return -EIO;
+	}
+	arr = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		struct db_alloc a = { 0 };
+		const struct conf_class *cls = conf_class_find(&l->conf, ss[i].class);
+		json_object *o;
+		char cmd[256];
+
+		if (!wanted(ids, ss[i].id) || !cls || db_alloc_get(l->db, ss[i].id, &a) < 0)
+			continue;
+		snprintf(cmd, sizeof(cmd), "ssh -p %u %s@%s", a.public_port, cls->user, a.public_ip);
+		o = json_object_new_object();
+		json_object_object_add(o, "id", json_object_new_string(ss[i].id));
+		json_object_object_add(o, "name", json_object_new_string(ss[i].name));
+		json_object_object_add(o, "class", json_object_new_string(ss[i].class));
+		json_object_object_add(o, "user", json_object_new_string(cls->user));
+		json_object_object_add(o, "public_ip", json_object_new_string(a.public_ip));
+		json_object_object_add(o, "public_port", json_object_new_int(a.public_port));
+		json_object_object_add(o, "command", json_object_new_string(cmd));
+		json_object_array_add(arr, o);
+		db_alloc_free(&a);
+	}
+	db_student_list_free(ss, n);
+	json_object_object_add(x->reply, "entries", arr);
+	return 0;
+}
+
+static int op_status(struct op_ctx *x)
+{
+	struct labd *l = x->l;
+	struct db_alloc *as = NULL;
+	size_t n = 0, i, running = 0;
+	json_object *classes = json_object_new_array();
+
+	db_alloc_list(l->db, NULL, &as, &n);
+	for (i = 0; i < n && virt_connected(l->virt); i++) {
+		enum virt_state st;
+
+		if (virt_dom_state(l->virt, as[i].domain, &st) == 0 && st == VIRT_RUNNING)
+			running++;
+	}
+	db_alloc_list_free(as, n);
+	for (i = 0; i < l->conf.n_classes; i++)
+		json_object_array_add(classes, json_object_new_string(l->conf.classes[i].name));
+	json_object_object_add(x->reply, "version", json_object_new_string(LABD_VERSION));
+	json_object_object_add(x->reply, "pid", json_object_new_int((int)getpid()));
+	json_object_object_add(x->reply, "uptime_s",
+			       json_object_new_int64((int64_t)(time(NULL) - l->started)));
+	json_object_object_add(x->reply, "classes", classes);
+	json_object_object_add(x->reply, "students", json_object_new_int((int)n));
+	json_object_object_add(x->reply, "running", json_object_new_int((int)running));
+	json_object_object_add(x->reply, "free_endpoints",
+			       json_object_new_int64(alloc_endpoint_free_count(l->epool)));
+	json_object_object_add(x->reply, "netd", json_object_new_boolean(l->netd_synced));
+	json_object_object_add(x->reply, "libvirt", json_object_new_boolean(virt_connected(l->virt)));
+	json_object_object_add(x->reply, "tasks", json_object_new_int64((int64_t)jobs_pending(l->jobs)));
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	op_fn fn;
+} ops[] = {
+	{ "enrol", op_enrol },     { "unenrol", op_unenrol }, { "list", op_list },
+	{ "start", op_start },     { "stop", op_stop },       { "reboot", op_reboot },
+	{ "reset", op_reset },     { "set-keys", op_set_keys }, { "sheet", op_sheet },
+	{ "status", op_status },
+};
+
+bool ops_handle(struct labd *l, struct client *c, const char *line, size_t len)
+{
+	struct op_ctx x = { .l = l, .c = c, .id = -1 };
+	json_object *reply;
+	size_t i;
+	int ret = -EINVAL;
+
+	if (proto_parse_request(line, len, &x.req, &x.op, &x.id, &x.e) < 0)
+		goto fail;
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		if (strcmp(x.op, ops[i].name) != 0)
+			continue;
+		x.reply = proto_new_ok(x.id);
+		ret = ops[i].fn(&x);
+		if (ret == 0) {
+			client_send(c, x.reply);
+			json_object_put(x.reply);
+			json_object_put(x.req);
+			json_object_put(x.errors);
+			return true;
+		}
+		json_object_put(x.reply);
+		if (ret == 1) {
+			json_object_put(x.req);
+			json_object_put(x.errors);
+			return false;
+		}
+		goto fail;
+	}
+	proto_error_set(&x.e, PROTO_E_UNKNOWN, "unknown op '%.32s' (labd knows enrol, unenrol, list, "
+			"start, stop, reboot, reset, set-keys, sheet, status)", x.op);
+fail:
+	if (!x.e.code)
+		proto_error_set(&x.e, PROTO_E_INTERNAL, "request failed");
+	log_debug("request refused: %s", x.e.message);
+	reply = proto_new_error(x.id, &x.e);
+	if (x.errors)
+		json_object_object_add(reply, "errors", json_object_get(x.errors));
+	client_send(c, reply);
+	json_object_put(reply);
+	json_object_put(x.req);
+	json_object_put(x.errors);
+	return true;
+}
+
+void ops_client_gone(struct labd *l, struct client *c)
+{
+	if (c->busy)
+		c->busy->client = NULL;
+	c->busy = NULL;
+}
