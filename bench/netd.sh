@@ -221,7 +221,7 @@ step "netd RSS after a sync of $N x $RSS_RUNS"
 rss=()
 for i in $(seq 1 "$RSS_RUNS"); do
 	lab "$BENCH" sync "$CONF" "$SOCK" $N 1 0 >/dev/null || die "sync failed"
-	sleep 0.3
+	sleep 1   # idle: netd writes its files after 50 ms and returns freed heap after 250 ms more
 	rss+=("$(rss_kib "$NETD_PID" VmRSS)")
 done
 stats rss_kib KiB "${rss[@]}"
@@ -368,14 +368,14 @@ What each figure is:
   netd, bridge, VM and client namespace) so that no sync has to happen between blocks;
   $CYCLES cycles of one block per case, the order of the cases rotating through all six
   permutations. Each ratio is taken within a cycle; the middle half of the cycles' 10k / 1
-  ratios lies between $(fig rate_ratio q1) and $(fig rate_ratio q3) (the spread is the shared
-  machine's load, not netd). The rules case is a chain of its own
+  ratios lies between $(fig rate_ratio q1) and $(fig rate_ratio q3) (cases swing together with the shared
+  machine's load). The rules case is a chain of its own
   at priority dstnat + 10 holding $N rules \`ip daddr A tcp dport P dnat to IP:22\` (loading them
   took $RULES_LOAD_MS ms with \`nft -f\`); its test port is not in netd's map, so netd's chain
   lets the packet pass and the last rule DNATs it; a counter on that rule saw $RULE_HITS new
   connections (the blocks made $((CYCLES * BLOCK)), plus a warm-up block and a probe). At the
   medians, walking the rules adds $(awk -v r="$(fig rate_rules median)" -v m="$(fig rate_map10k median)" 'BEGIN { printf "%.0f", 1e6 / r - 1e6 / m }') µs to every new connection.
-- **memory**: VmRSS after each of $RSS_RUNS syncs of $N, 0.3 s later (files written). At start,
+- **memory**: VmRSS after each of $RSS_RUNS syncs of $N, 1 s later (idle: files written, freed heap returned; the transient peak of a sync is the VmHWM below). At start,
   empty: $(mib "$RSS_EMPTY") MiB; at the end of the run: $(mib "$RSS_END") MiB; peak (VmHWM): $(mib "$HWM") MiB.
   Diagnostic: after \`malloc_trim(0)\` was called inside netd (through gdb, after every other
   measurement) VmRSS was $(mib "$RSS_TRIM") MiB.

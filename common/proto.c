@@ -75,7 +75,7 @@ void linebuf_free(struct linebuf *lb)
 {
 	free(lb->buf);
 	lb->buf = NULL;
-	lb->len = lb->cap = lb->start = 0;
+	lb->len = lb->cap = lb->start = lb->scanned = 0;
 	lb->overflow = false;
 }
 
@@ -135,14 +135,17 @@ int linebuf_next(struct linebuf *lb, char **line, size_t *len)
 	size_t n;
 
 	if (avail == 0) {
-		lb->len = lb->start = 0;
+		lb->len = lb->start = lb->scanned = 0;
 		return 0;
 	}
-	nl = memchr(p, '\n', avail);
+	if (lb->scanned > avail)
+		lb->scanned = 0;
+	nl = memchr(p + lb->scanned, '\n', avail - lb->scanned);
 	if (nl == NULL) {
+		lb->scanned = avail;
 		/* +1: a line of exactly max bytes may still be waiting for its "\r\n". */
 		if (avail > lb->max + 1) {
-			lb->len = lb->start = 0;
+			lb->len = lb->start = lb->scanned = 0;
 			lb->overflow = true;
 			return -EMSGSIZE;
 		}
@@ -150,6 +153,7 @@ int linebuf_next(struct linebuf *lb, char **line, size_t *len)
 	}
 	n = (size_t)(nl - p);
 	lb->start += n + 1;
+	lb->scanned = 0;
 	*nl = '\0';
 	if (n > 0 && p[n - 1] == '\r')
 		p[--n] = '\0';

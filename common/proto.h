@@ -47,6 +47,8 @@ struct linebuf {
 	size_t max;              /* longest accepted line; 0 = PROTO_MAX_LINE */
 	bool overflow;           /* the current line went past max: discard until '\n' */
 	size_t start;            /* bytes at the front already handed out by linebuf_next */
+	size_t scanned;          /* bytes from start known to hold no '\n': a long line is
+	                            searched once, not again after every read */
 };
 
 void linebuf_init(struct linebuf *lb, size_t max);

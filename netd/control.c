@@ -108,6 +108,7 @@ static int op_sync(struct netd *d, json_object *req, json_object *reply, struct 
 {
 	json_object *arr;
 	struct mapping *maps = NULL;
+	struct store *fresh = NULL;
 	size_t n, i;
 	int ret = -EINVAL;
 
@@ -129,7 +130,7 @@ static int op_sync(struct netd *d, json_object *req, json_object *reply, struct 
 			goto out;
 		}
 	}
-	if (store_check_list(maps, n, e) < 0)
+	if (store_build(maps, n, &fresh, e) < 0)
 		goto out;
 	ret = nft_sync(d->nft, maps, n);
 	if (ret == -ENOENT) {
@@ -142,16 +143,13 @@ static int op_sync(struct netd *d, json_object *req, json_object *reply, struct 
 				nft_last_error(d->nft));
 		goto out;
 	}
-	ret = store_replace(d->store, maps, n);
-	if (ret < 0) {
-		proto_error_set(e, PROTO_E_INTERNAL, "out of memory");
-		goto out;
-	}
+	store_swap(d->store, fresh);
 	netd_files_touch(d);
 	log_info("sync: %zu mappings", n);
 	json_object_object_add(reply, "count", json_object_new_int64((int64_t)n));
 	ret = 0;
 out:
+	store_free(fresh);      /* the old content after a swap */
 	free(maps);
 	return ret;
 }
@@ -208,7 +206,7 @@ static const struct {
 };
 
 void control_handle(struct netd *d, const struct sock_peer *peer, const char *line, size_t len,
-		    json_object **reply)
+		    json_object **reply, json_object **request)
 {
 	struct proto_error e = { 0 };
 	json_object *req = NULL, *ok = NULL;
@@ -229,12 +227,13 @@ void control_handle(struct netd *d, const struct sock_peer *peer, const char *li
 			goto fail;
 		}
 		*reply = ok;
-		json_object_put(req);
+		*request = req;   /* freed by the caller after the reply is on its way */
 		return;
 	}
 	proto_error_set(&e, PROTO_E_UNKNOWN, "unknown op '%.32s' (netd knows sync, put, del, dump, status)",
 			op);
 fail:
 	json_object_put(req);
+	*request = NULL;
 	*reply = proto_new_error(id, &e);
 }

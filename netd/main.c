@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +24,8 @@
 #define NETD_MAX_CLIENTS 64
 #define NETD_FILES_DELAY_MS 50     /* coalesce hosts/state file writes after changes */
 #define NETD_CHECK_EVERY_MS 2000   /* table presence check, in case events were lost */
+#define NETD_TRIM_ABOVE (64 * 1024) /* request size after which freed memory is returned */
+#define NETD_TRIM_IDLE_MS 250
 
 struct client {
 	int fd;
@@ -40,6 +43,16 @@ long long netd_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * A big request (a sync) leaves megabytes of freed JSON nodes below the live heap.
+ * They go back to the system once netd has been idle for a moment: trimming right after
+ * each request would make the next one of a burst fault every page in again.
+ */
+void netd_trim_later(struct netd *d)
+{
+	d->trim_due_ms = netd_now_ms() + NETD_TRIM_IDLE_MS;
 }
 
 void netd_files_touch(struct netd *d)
@@ -65,6 +78,8 @@ int netd_files_flush(struct netd *d)
 	ret2 = persist_save(d->state_path, maps, n);
 	free(maps);
 	d->files_dirty = false;
+	if (n > 1000)
+		netd_trim_later(d);   /* the state file's JSON tree was as big as a sync */
 	return ret < 0 ? ret : ret2;
 }
 
@@ -309,7 +324,7 @@ static void client_read(struct netd *d, struct client *c)
 	}
 	/* Replies are queued in order; reading stops while output is pending. */
 	while (!c->out && (got = linebuf_next(&c->in, &line, &len)) != 0) {
-		json_object *reply = NULL;
+		json_object *reply = NULL, *req = NULL;
 
 		if (got == -EMSGSIZE) {
 			struct proto_error e;
@@ -318,14 +333,18 @@ static void client_read(struct netd *d, struct client *c)
 					PROTO_MAX_LINE);
 			reply = proto_new_error(-1, &e);
 		} else {
-			control_handle(d, &c->peer, line, len, &reply);
+			control_handle(d, &c->peer, line, len, &reply, &req);
 		}
 		if (client_queue(c, reply) < 0) {
 			json_object_put(reply);
+			json_object_put(req);
 			client_close(c);
 			return;
 		}
 		json_object_put(reply);
+		json_object_put(req);
+		if (len > NETD_TRIM_ABOVE)
+			netd_trim_later(d);
 	}
 }
 
@@ -560,6 +579,8 @@ int main(int argc, char **argv)
 			due = d.files_due_ms;
 		if (d.dhcp.pid == 0 && d.dhcp.next_start_ms < due)
 			due = d.dhcp.next_start_ms;
+		if (d.trim_due_ms && d.trim_due_ms < due)
+			due = d.trim_due_ms;
 		timeout = due > now ? (int)(due - now) : 0;
 
 		pfd[np++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
@@ -630,6 +651,10 @@ int main(int argc, char **argv)
 		if (d.dhcp.pid == 0 && running && now >= d.dhcp.next_start_ms) {
 			if (dhcp_start(&d.dhcp) < 0)
 				d.dhcp.next_start_ms = now + dhcp_restart_delay_ms(&d.dhcp);
+		}
+		if (d.trim_due_ms && now >= d.trim_due_ms && !d.files_dirty) {
+			malloc_trim(0);
+			d.trim_due_ms = 0;
 		}
 		if (now >= next_check) {
 			netd_check_table(&d);

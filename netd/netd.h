@@ -27,11 +27,15 @@ struct netd {
 	bool files_dirty;            /* hosts file and state file lag the store */
 	long long files_due_ms;      /* when to write them (coalesces bursts of puts) */
 	unsigned rebuilds;           /* times the table was rebuilt after vanishing */
+	long long trim_due_ms;       /* when to hand freed heap back (0: nothing pending) */
 	time_t started;
 };
 
 /* Monotonic milliseconds. */
 long long netd_now_ms(void);
+
+/* Returns freed memory to the system once netd is idle (malloc_trim). */
+void netd_trim_later(struct netd *d);
 
 /* Marks the files for writing shortly (a burst of changes is written once). */
 void netd_files_touch(struct netd *d);
@@ -41,9 +45,11 @@ int netd_files_flush(struct netd *d);
 /* Rebuilds the whole table from the store in one batch. */
 int netd_table_rebuild(struct netd *d);
 
-/* Handles one request line from PEER; *REPLY gets the final reply (never NULL). */
+/* Handles one request line from PEER; *REPLY gets the final reply (never NULL) and
+ * *REQUEST the parsed request (or NULL), for the caller to put once the reply is queued:
+ * freeing a 10k-mapping tree takes milliseconds the client need not wait for. */
 void control_handle(struct netd *d, const struct sock_peer *peer, const char *line, size_t len,
-		    json_object **reply);
+		    json_object **reply, json_object **request);
 
 /* The state file: the mappings as a JSON array, written atomically. */
 int persist_save(const char *path, const struct mapping *maps, size_t n);

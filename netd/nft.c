@@ -313,11 +313,10 @@ static void batch_set(struct batch *bt, uint16_t type, uint16_t flags, struct nf
 	nftnl_set_free(s);
 }
 
-/* The elements of MAPS (map or endpoint halves) in messages of NFT_ELEMS_PER_MSG. */
+/* The map elements of MAPS in messages of NFT_ELEMS_PER_MSG. */
 static void batch_elems(struct batch *bt, uint16_t type, const char *set,
 			const struct mapping *maps, size_t n_maps)
 {
-	bool is_map = strcmp(set, NFT_MAP_NAME) == 0;
 	size_t i, j;
 
 	for (i = 0; i < n_maps && !bt->err; i += NFT_ELEMS_PER_MSG) {
@@ -325,7 +324,7 @@ static void batch_elems(struct batch *bt, uint16_t type, const char *set,
 		size_t end = i + NFT_ELEMS_PER_MSG < n_maps ? i + NFT_ELEMS_PER_MSG : n_maps;
 
 		for (j = i; s && j < end; j++) {
-			if (nft_build_elems(&maps[j], is_map ? s : NULL, is_map ? NULL : s) < 0) {
+			if (nft_build_elems(&maps[j], s) < 0) {
 				nftnl_set_free(s);
 				s = NULL;
 			}
@@ -630,8 +629,6 @@ int nft_apply_full(struct nft *n, const struct mapping *maps, size_t n_maps)
 		  false);
 	batch_set(&bt, NFT_MSG_NEWSET, NLM_F_CREATE,
 		  bt.err ? NULL : sized(nft_build_map(&n->p), n_maps), false);
-	batch_set(&bt, NFT_MSG_NEWSET, NLM_F_CREATE,
-		  bt.err ? NULL : sized(nft_build_endpoints(&n->p), n_maps), false);
 	if (n->p.n_publics)
 		batch_set(&bt, NFT_MSG_NEWSETELEM, NLM_F_CREATE,
 			  bt.err ? NULL : nft_build_publics_elems(&n->p), true);
@@ -672,7 +669,6 @@ int nft_apply_full(struct nft *n, const struct mapping *maps, size_t n_maps)
 		}
 	}
 	batch_elems(&bt, NFT_MSG_NEWSETELEM, NFT_MAP_NAME, maps, n_maps);
-	batch_elems(&bt, NFT_MSG_NEWSETELEM, NFT_ENDPOINTS_NAME, maps, n_maps);
 	return batch_send_bulk(&bt, "apply");
 }
 
@@ -682,9 +678,7 @@ int nft_sync(struct nft *n, const struct mapping *maps, size_t n_maps)
 
 	batch_start(&bt, n, n_maps > 0);
 	batch_flush_set(&bt, NFT_MAP_NAME);
-	batch_flush_set(&bt, NFT_ENDPOINTS_NAME);
 	batch_elems(&bt, NFT_MSG_NEWSETELEM, NFT_MAP_NAME, maps, n_maps);
-	batch_elems(&bt, NFT_MSG_NEWSETELEM, NFT_ENDPOINTS_NAME, maps, n_maps);
 	return batch_send_bulk(&bt, "sync");
 }
 
@@ -695,10 +689,8 @@ int nft_put(struct nft *n, const struct mapping *old, const struct mapping *new_
 	batch_start(&bt, n, false);
 	if (old) {
 		batch_elems(&bt, NFT_MSG_DELSETELEM, NFT_MAP_NAME, old, 1);
-		batch_elems(&bt, NFT_MSG_DELSETELEM, NFT_ENDPOINTS_NAME, old, 1);
 	}
 	batch_elems(&bt, NFT_MSG_NEWSETELEM, NFT_MAP_NAME, new_map, 1);
-	batch_elems(&bt, NFT_MSG_NEWSETELEM, NFT_ENDPOINTS_NAME, new_map, 1);
 	return batch_send(&bt, "put");
 }
 
@@ -708,7 +700,6 @@ int nft_del(struct nft *n, const struct mapping *m)
 
 	batch_start(&bt, n, false);
 	batch_elems(&bt, NFT_MSG_DELSETELEM, NFT_MAP_NAME, m, 1);
-	batch_elems(&bt, NFT_MSG_DELSETELEM, NFT_ENDPOINTS_NAME, m, 1);
 	return batch_send(&bt, "del");
 }
 

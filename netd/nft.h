@@ -4,14 +4,15 @@
  * table ip <name> {
  *   set public_addrs  { type ipv4_addr; }                          (the configured publics)
  *   map ssh_dnat      { type ipv4_addr . inet_service : ipv4_addr . inet_service; }
- *   set vm_endpoints  { type ipv4_addr . inet_service; }            (VM ip . vm_port)
  *   chain prerouting  { type nat hook prerouting priority dstnat;
  *       ip daddr @public_addrs dnat ip to ip daddr . tcp dport map @ssh_dnat }
  *   chain postrouting { type nat hook postrouting priority srcnat;      (egress only)
  *       ip saddr SUBNET ip daddr != SUBNET oifname != BR masquerade }
  *   chain forward     { type filter hook forward priority filter; policy accept;
  *       ct state established,related accept
- *       oifname BR ct status dnat ip daddr . tcp dport @vm_endpoints accept
+ *       oifname BR ct status dnat meta l4proto tcp
+ *           ct original ip daddr . ct original proto-dst @ssh_dnat accept
+ *                                        (the map's keys are the allowed endpoints)
  *       oifname BR drop                      (includes VM->VM routed by the host)
  *       iifname BR accept | drop             (egress on | off) }
  *   chain input       { type filter hook input priority filter; policy accept;
@@ -35,7 +36,6 @@
 #include "common/mapping.h"
 
 #define NFT_MAP_NAME "ssh_dnat"
-#define NFT_ENDPOINTS_NAME "vm_endpoints"
 #define NFT_PUBLICS_NAME "public_addrs"
 
 struct nft_params {

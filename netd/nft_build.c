@@ -12,6 +12,7 @@
 
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_conntrack_tuple_common.h>
 #include <linux/netfilter/nf_tables.h>
 #include <libnftnl/expr.h>
 #include <libnftnl/udata.h>
@@ -92,6 +93,19 @@ static void rb_ct(struct rule_builder *b, uint32_t key, uint32_t dreg)
 	if (!e)
 		return;
 	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, dreg);
+	rb_add(b, e);
+}
+
+/* ct KEY of the ORIGINAL direction, as `ct original ...`. */
+static void rb_ct_orig(struct rule_builder *b, uint32_t key, uint32_t dreg)
+{
+	struct nftnl_expr *e = rb_expr(b, "ct");
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
+	nftnl_expr_set_u8(e, NFTNL_EXPR_CT_DIR, IP_CT_DIR_ORIGINAL);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, dreg);
 	rb_add(b, e);
 }
@@ -238,7 +252,6 @@ static void rb_daddr_dport(struct rule_builder *b)
 
 #define SET_ID_PUBLICS 1
 #define SET_ID_MAP 2
-#define SET_ID_ENDPOINTS 3
 
 struct nftnl_table *nft_build_table(const struct nft_params *p)
 {
@@ -323,12 +336,6 @@ struct nftnl_set *nft_build_map(const struct nft_params *p)
 	return set_build(p, NFT_MAP_NAME, SET_ID_MAP, TYPE_CONCAT_IP_PORT, NFT_CONCAT_LEN, true);
 }
 
-struct nftnl_set *nft_build_endpoints(const struct nft_params *p)
-{
-	return set_build(p, NFT_ENDPOINTS_NAME, SET_ID_ENDPOINTS, TYPE_CONCAT_IP_PORT,
-			 NFT_CONCAT_LEN, false);
-}
-
 struct nftnl_set *nft_build_publics_set(const struct nft_params *p)
 {
 	return set_build(p, NFT_PUBLICS_NAME, SET_ID_PUBLICS, TYPE_IPADDR, 4, false);
@@ -378,28 +385,19 @@ void nft_encode_concat(struct in_addr ip, uint16_t port, uint8_t out[NFT_CONCAT_
 	out[7] = 0;
 }
 
-int nft_build_elems(const struct mapping *m, struct nftnl_set *map, struct nftnl_set *endpoints)
+int nft_build_elems(const struct mapping *m, struct nftnl_set *map)
 {
 	uint8_t pub[NFT_CONCAT_LEN], vm[NFT_CONCAT_LEN];
 	struct nftnl_set_elem *e;
 
 	nft_encode_concat(m->public_ip, m->public_port, pub);
 	nft_encode_concat(m->ip, m->vm_port, vm);
-	if (map) {
-		e = nftnl_set_elem_alloc();
-		if (!e)
-			return -ENOMEM;
-		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, pub, sizeof(pub));
-		nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, vm, sizeof(vm));
-		nftnl_set_elem_add(map, e);
-	}
-	if (endpoints) {
-		e = nftnl_set_elem_alloc();
-		if (!e)
-			return -ENOMEM;
-		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, vm, sizeof(vm));
-		nftnl_set_elem_add(endpoints, e);
-	}
+	e = nftnl_set_elem_alloc();
+	if (!e)
+		return -ENOMEM;
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, pub, sizeof(pub));
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, vm, sizeof(vm));
+	nftnl_set_elem_add(map, e);
 	return 0;
 }
 
@@ -520,11 +518,15 @@ static void rule_fill(struct rule_builder *b, const struct nft_params *p, enum r
 		rb_verdict(b, NF_ACCEPT);
 		break;
 	case R_FWD_DNAT_IN:
+		/* Admitted only if the connection was addressed to a key of our map: the
+		 * map itself is the set of allowed endpoints (a lookup without data), so
+		 * the kernel holds one element per student, not two. */
 		rb_ifname(b, NFT_META_OIFNAME, NFT_CMP_EQ, p->bridge);
 		rb_ct_bits(b, NFT_CT_STATUS, IPS_DST_NAT);
 		rb_l4proto(b, IPPROTO_TCP);
-		rb_daddr_dport(b);
-		rb_lookup(b, REG_A, -1, NFT_ENDPOINTS_NAME, SET_ID_ENDPOINTS);
+		rb_ct_orig(b, NFT_CT_DST_IP, REG_A);
+		rb_ct_orig(b, NFT_CT_PROTO_DST, REG_B);
+		rb_lookup(b, REG_A, -1, NFT_MAP_NAME, SET_ID_MAP);
 		rb_verdict(b, NF_ACCEPT);
 		break;
 	case R_FWD_TO_BR_DROP:

@@ -18,9 +18,8 @@
 #define NFT_CONCAT_LEN 8
 
 struct nftnl_table *nft_build_table(const struct nft_params *p);
-/* The three sets with no elements (public_addrs gets its elements by nft_build_publics). */
+/* The sets with no elements (public_addrs gets its elements by nft_build_publics). */
 struct nftnl_set *nft_build_map(const struct nft_params *p);
-struct nftnl_set *nft_build_endpoints(const struct nft_params *p);
 struct nftnl_set *nft_build_publics_set(const struct nft_params *p);
 /* public_addrs with its elements, ready for NEWSETELEM. */
 struct nftnl_set *nft_build_publics_elems(const struct nft_params *p);
@@ -32,9 +31,8 @@ struct nftnl_chain *nft_build_chain(const struct nft_params *p, const char *name
 int nft_build_rules(const struct nft_params *p, const char *chain, struct nftnl_rule **rules,
 		    size_t max);
 
-/* Elements of M: the map element (public_ip . public_port : ip . vm_port) added to MAP,
- * the endpoint element (ip . vm_port) added to ENDPOINTS. Either may be NULL. */
-int nft_build_elems(const struct mapping *m, struct nftnl_set *map, struct nftnl_set *endpoints);
+/* The map element of M (public_ip . public_port : ip . vm_port), added to MAP. */
+int nft_build_elems(const struct mapping *m, struct nftnl_set *map);
 
 /* Most rules any chain has (nft_build_rules' MAX is enough at this size). */
 #define NFT_BUILD_MAX_RULES 8

@@ -160,10 +160,20 @@ int store_del(struct store *s, const char *student)
 int store_check_list(const struct mapping *maps, size_t n, struct proto_error *err)
 {
 	struct store *tmp = NULL;
+	int ret = store_build(maps, n, &tmp, err);
+
+	store_free(tmp);
+	return ret;
+}
+
+int store_build(const struct mapping *maps, size_t n, struct store **out, struct proto_error *err)
+{
+	struct store *tmp = NULL;
 	struct entry *found = NULL;
 	int ret;
 	size_t i;
 
+	*out = NULL;
 	ret = store_new(&tmp);
 	if (ret < 0)
 		return ret;
@@ -189,10 +199,20 @@ int store_check_list(const struct mapping *maps, size_t n, struct proto_error *e
 		if (ret < 0)
 			goto out;
 	}
+	*out = tmp;
+	tmp = NULL;
 	ret = 0;
 out:
 	store_free(tmp);
 	return ret;
+}
+
+void store_swap(struct store *a, struct store *b)
+{
+	struct store t = *a;
+
+	*a = *b;
+	*b = t;
 }
 
 int store_replace(struct store *s, const struct mapping *maps, size_t n)

@@ -33,6 +33,12 @@ int store_check_list(const struct mapping *maps, size_t n, struct proto_error *e
 /* Replaces the whole content with MAPS (checked with store_check_list first). */
 int store_replace(struct store *s, const struct mapping *maps, size_t n);
 
+/* store_check_list and store_replace in one pass: a new store holding MAPS, or -EINVAL
+ * with E filled (-ENOMEM). Swap it in with store_swap once the kernel took the list. */
+int store_build(const struct mapping *maps, size_t n, struct store **out, struct proto_error *e);
+/* Exchanges the contents of A and B. */
+void store_swap(struct store *a, struct store *b);
+
 /* A new array (sorted by student) of every mapping; caller frees. NULL only if n is 0
  * or on ENOMEM (then *N is set to 0 and errno to ENOMEM). */
 struct mapping *store_snapshot(const struct store *s, size_t *n);

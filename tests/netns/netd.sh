@@ -137,6 +137,16 @@ t_unmapped_port_is_refused() {
 	[ $rc -ne 0 ] || fail "port 22 of the host answered"
 }
 
+t_routed_connection_into_lab_without_dnat_is_dropped() {
+	# An outsider who routes straight to a VM's private address gets nothing: only
+	# connections DNATed through the map may enter the lab.
+	ip -n "$INET" route add 10.77.0.0/20 via 203.0.113.10
+	local rc=0
+	inet "$TOOLS/tcpprobe" once 10.77.0.2 22 700 || rc=$?
+	ip -n "$INET" route del 10.77.0.0/20 via 203.0.113.10
+	[ $rc -ne 0 ] || fail "reached vm1 directly, without DNAT"
+}
+
 t_vm_cannot_reach_another_vm() {
 	# L2: the bridge ports are isolated.
 	if ip netns exec "$P-vm1" "$TOOLS/tcpprobe" once 10.77.0.3 22 700; then fail "vm1 reached vm2 (L2)"; fi
@@ -361,6 +371,7 @@ run_test t_dhcp_gives_each_vm_its_fixed_ip
 run_test t_dhcp_gives_unknown_mac_nothing
 run_test t_dnat_reaches_the_right_vm_only
 run_test t_unmapped_port_is_refused
+run_test t_routed_connection_into_lab_without_dnat_is_dropped
 run_test t_vm_cannot_reach_another_vm
 run_test t_vm_reaches_host_only_for_dhcp_dns
 run_test t_vm_egress_is_masqueraded

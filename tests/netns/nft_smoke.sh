@@ -60,10 +60,10 @@ drv apply 3 > /dev/null
 list
 expect_grep "map element 0" "203.0.113.10 . 20000 : 10.64.0.2 . 22" "$tmp/list"
 expect_grep "map element 1" "203.0.113.11 . 20000 : 10.64.0.3 . 22" "$tmp/list"
-expect_grep "endpoint element" "10.64.0.4 . 22" "$tmp/list"
+expect_grep "map element 2" "203.0.113.10 . 20001 : 10.64.0.4 . 22" "$tmp/list"
 expect_grep "publics" "elements = { 203.0.113.10, 203.0.113.11 }" "$tmp/list"
 expect_grep "dnat rule" "ip daddr @public_addrs dnat ip to ip daddr . tcp dport map @ssh_dnat" "$tmp/list"
-expect_grep "forward dnat rule" 'oifname "labbr0" ct status dnat ip daddr . tcp dport @vm_endpoints accept' "$tmp/list"
+expect_grep "forward dnat rule" 'oifname "labbr0" ct status dnat meta l4proto tcp ct original ip daddr . ct original proto-dst @ssh_dnat accept' "$tmp/list"
 expect_grep "masquerade" 'oifname != "labbr0" masquerade' "$tmp/list"
 expect_grep "dns rule" 'iifname "labbr0" tcp dport 53 accept' "$tmp/list"
 expect_eq "count after apply" "$(drv count)" 3
@@ -76,8 +76,6 @@ table ip vlab {
 	map ssh_dnat { type ipv4_addr . inet_service : ipv4_addr . inet_service; size 65536;
 		elements = { 203.0.113.10 . 20000 : 10.64.0.2 . 22, 203.0.113.11 . 20000 : 10.64.0.3 . 22,
 			     203.0.113.10 . 20001 : 10.64.0.4 . 22 } }
-	set vm_endpoints { type ipv4_addr . inet_service; size 65536;
-		elements = { 10.64.0.2 . 22, 10.64.0.3 . 22, 10.64.0.4 . 22 } }
 	chain prerouting { type nat hook prerouting priority dstnat; policy accept;
 		ip daddr @public_addrs dnat ip to ip daddr . tcp dport map @ssh_dnat
 	}
@@ -86,7 +84,7 @@ table ip vlab {
 	}
 	chain forward { type filter hook forward priority filter; policy accept;
 		ct state established,related accept
-		oifname "labbr0" ct status dnat ip daddr . tcp dport @vm_endpoints accept
+		oifname "labbr0" ct status dnat meta l4proto tcp ct original ip daddr . ct original proto-dst @ssh_dnat accept
 		oifname "labbr0" drop
 		iifname "labbr0" accept
 	}

@@ -11,6 +11,7 @@
 
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nf_conntrack_tuple_common.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <libnftnl/expr.h>
 
@@ -175,23 +176,6 @@ START_TEST(nft_map_is_concat_to_concat_map_with_set_id)
 }
 END_TEST
 
-START_TEST(nft_endpoints_is_concat_set_without_data)
-{
-	struct nftnl_set *s = nft_build_endpoints(&params), *b = set_round_trip(s);
-	struct nftnl_set *m = nft_build_map(&params);
-
-	ck_assert_str_eq(nftnl_set_get_str(b, NFTNL_SET_NAME), NFT_ENDPOINTS_NAME);
-	ck_assert_uint_eq(nftnl_set_get_u32(b, NFTNL_SET_FLAGS) & NFT_SET_MAP, 0);
-	ck_assert_uint_eq(nftnl_set_get_u32(b, NFTNL_SET_KEY_TYPE), (7u << 6) | 13u);
-	ck_assert_uint_eq(nftnl_set_get_u32(b, NFTNL_SET_KEY_LEN), 8);
-	ck_assert(!nftnl_set_is_set(b, NFTNL_SET_DATA_LEN));
-	/* rules in the same batch find each set by its own id */
-	ck_assert_uint_ne(nftnl_set_get_u32(b, NFTNL_SET_ID), nftnl_set_get_u32(m, NFTNL_SET_ID));
-	nftnl_set_free(m);
-	nftnl_set_free(s);
-	nftnl_set_free(b);
-}
-END_TEST
 
 /*
  * The element keys of a NEWSETELEM message, walked with libmnl: libnftnl 1.2.4 numbers
@@ -273,14 +257,13 @@ START_TEST(nft_elems_map_public_endpoint_to_vm_endpoint)
 	static const uint8_t vm[8] = { 10, 64, 0, 2, 0, 22, 0, 0 };
 	struct mapping m = test_mapping();
 	struct nftnl_set *map = nft_build_set_ref(&params, NFT_MAP_NAME);
-	struct nftnl_set *ep = nft_build_set_ref(&params, NFT_ENDPOINTS_NAME);
-	struct nftnl_set *mb, *eb;
+	struct nftnl_set *mb;
 	struct nftnl_set_elems_iter *it;
 	struct nftnl_set_elem *el;
 	const void *p;
 	uint32_t len = 0;
 
-	ck_assert_int_eq(nft_build_elems(&m, map, ep), 0);
+	ck_assert_int_eq(nft_build_elems(&m, map), 0);
 	mb = elems_round_trip(map);
 	ck_assert_str_eq(nftnl_set_get_str(mb, NFTNL_SET_NAME), NFT_MAP_NAME);
 	ck_assert_str_eq(nftnl_set_get_str(mb, NFTNL_SET_TABLE), "vlab");
@@ -296,20 +279,8 @@ START_TEST(nft_elems_map_public_endpoint_to_vm_endpoint)
 	ck_assert_ptr_null(nftnl_set_elems_iter_next(it));
 	nftnl_set_elems_iter_destroy(it);
 
-	eb = elems_round_trip(ep);
-	it = nftnl_set_elems_iter_create(eb);
-	el = nftnl_set_elems_iter_next(it);
-	ck_assert_ptr_nonnull(el);
-	p = nftnl_set_elem_get(el, NFTNL_SET_ELEM_KEY, &len);
-	ck_assert_uint_eq(len, 8);
-	ck_assert_mem_eq(p, vm, 8);
-	ck_assert(!nftnl_set_elem_is_set(el, NFTNL_SET_ELEM_DATA));
-	nftnl_set_elems_iter_destroy(it);
-
 	nftnl_set_free(map);
-	nftnl_set_free(ep);
 	nftnl_set_free(mb);
-	nftnl_set_free(eb);
 }
 END_TEST
 
@@ -390,7 +361,7 @@ START_TEST(nft_prerouting_dnats_through_the_map)
 }
 END_TEST
 
-START_TEST(nft_forward_isolates_students_and_admits_dnat_to_endpoints)
+START_TEST(nft_forward_admits_only_connections_addressed_to_map_keys)
 {
 	char kinds[NFT_BUILD_MAX_RULES][256];
 	struct nftnl_rule *b[NFT_BUILD_MAX_RULES];
@@ -399,11 +370,19 @@ START_TEST(nft_forward_isolates_students_and_admits_dnat_to_endpoints)
 
 	ck_assert_int_eq(chain_rule_kinds("forward", kinds, b), 4);
 	ck_assert_str_eq(kinds[0], "ct,bitwise,cmp,immediate");
-	ck_assert_str_eq(kinds[1], "meta,cmp,ct,bitwise,cmp,meta,cmp,payload,payload,lookup,immediate");
+	ck_assert_str_eq(kinds[1], "meta,cmp,ct,bitwise,cmp,meta,cmp,ct,ct,lookup,immediate");
 	ck_assert_str_eq(kinds[2], "meta,cmp,immediate");
 	ck_assert_str_eq(kinds[3], "meta,cmp,immediate");
+	/* the original destination (public ip . port) ... */
+	e = rule_expr(b[1], 7);
+	ck_assert_uint_eq(nftnl_expr_get_u32(e, NFTNL_EXPR_CT_KEY), NFT_CT_DST_IP);
+	ck_assert_uint_eq(nftnl_expr_get_u8(e, NFTNL_EXPR_CT_DIR), IP_CT_DIR_ORIGINAL);
+	e = rule_expr(b[1], 8);
+	ck_assert_uint_eq(nftnl_expr_get_u32(e, NFTNL_EXPR_CT_KEY), NFT_CT_PROTO_DST);
+	/* ... must be a key of the map: a lookup without a data register */
 	e = rule_expr(b[1], 9);
-	ck_assert_str_eq(nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET), NFT_ENDPOINTS_NAME);
+	ck_assert_str_eq(nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET), NFT_MAP_NAME);
+	ck_assert(!nftnl_expr_is_set(e, NFTNL_EXPR_LOOKUP_DREG));
 	ck_assert_uint_eq(nftnl_expr_get_u32(rule_expr(b[2], 2), NFTNL_EXPR_IMM_VERDICT),
 			  (uint32_t)NF_DROP);
 	/* egress on: the bridge's own traffic may leave */
@@ -540,14 +519,13 @@ Suite *make_nft_build_suite(void)
 	tcase_add_checked_fixture(tc, params_init, NULL);
 	tcase_add_test(tc, nft_table_round_trips_name_and_family);
 	tcase_add_test(tc, nft_map_is_concat_to_concat_map_with_set_id);
-	tcase_add_test(tc, nft_endpoints_is_concat_set_without_data);
 	tcase_add_test(tc, nft_publics_set_is_ipv4_addr_with_each_public);
 	tcase_add_test(tc, nft_concat_pads_ip_and_port_to_four_bytes_each);
 	tcase_add_test(tc, nft_elems_map_public_endpoint_to_vm_endpoint);
 	tcase_add_test(tc, nft_set_ref_without_elems_builds_a_flush);
 	tcase_add_test(tc, nft_chains_have_hook_priority_type_and_accept_policy);
 	tcase_add_test(tc, nft_prerouting_dnats_through_the_map);
-	tcase_add_test(tc, nft_forward_isolates_students_and_admits_dnat_to_endpoints);
+	tcase_add_test(tc, nft_forward_admits_only_connections_addressed_to_map_keys);
 	tcase_add_test(tc, nft_input_allows_dhcp_and_dns_then_drops);
 	tcase_add_test(tc, nft_without_dns_omits_port_53_rules);
 	tcase_add_test(tc, nft_without_egress_omits_postrouting_and_drops_lab_traffic);
