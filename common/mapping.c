@@ -9,7 +9,7 @@
 #include "common/addr.h"
 
 static const char *const mapping_fields[] = {
-	"student", "mac", "ip", "vm_port", "public_ip", "public_port",
+	"student", "mac", "ip", "vm_port", "public_ip", "public_port", "port",
 };
 #define N_FIELDS (sizeof(mapping_fields) / sizeof(mapping_fields[0]))
 
@@ -87,7 +87,7 @@ int mapping_from_json(json_object *o, struct mapping *m, struct proto_error *e)
 		if (!mapping_field_known(key)) {
 			proto_error_set(e, PROTO_E_INVALID, "unknown field '%s' in mapping "
 					"(expected student, mac, ip, vm_port, public_ip, "
-					"public_port)", quote_str(key, q));
+					"public_port, port)", quote_str(key, q));
 			return -EINVAL;
 		}
 	}
@@ -116,6 +116,23 @@ int mapping_from_json(json_object *o, struct mapping *m, struct proto_error *e)
 	    (r = get_ipv4(o, "public_ip", &tmp.public_ip, e)) < 0 ||
 	    (r = get_port(o, "public_port", &tmp.public_port, e)) < 0)
 		return r;
+
+	/* Optional: without it netd installs no anti-spoofing elements for the student,
+	 * so a VM on a MAPPING_TAP_PREFIX port then gets nothing through. */
+	s = NULL;
+	r = proto_get_string(o, "port", false, &s, e);
+	if (r < 0)
+		return r;
+	if (s) {
+		if (!mapping_port_valid(s)) {
+			proto_error_set(e, PROTO_E_INVALID, "field 'port': '%s' is not a VM's "
+					"bridge port (expected 1..%d of [a-z0-9_-] starting with "
+					"'%s')", quote_str(s, q), MAPPING_PORT_MAX,
+					MAPPING_TAP_PREFIX);
+			return -EINVAL;
+		}
+		snprintf(tmp.port, sizeof(tmp.port), "%s", s);
+	}
 	*m = tmp;
 	return 0;
 }
@@ -149,11 +166,28 @@ json_object *mapping_to_json(const struct mapping *m)
 	    obj_add(o, "ip", json_object_new_string(ip)) < 0 ||
 	    obj_add(o, "vm_port", json_object_new_int(m->vm_port)) < 0 ||
 	    obj_add(o, "public_ip", json_object_new_string(pub)) < 0 ||
-	    obj_add(o, "public_port", json_object_new_int(m->public_port)) < 0) {
+	    obj_add(o, "public_port", json_object_new_int(m->public_port)) < 0 ||
+	    (m->port[0] && obj_add(o, "port", json_object_new_string(m->port)) < 0)) {
 		json_object_put(o);
 		return NULL;
 	}
 	return o;
+}
+
+bool mapping_port_valid(const char *name)
+{
+	size_t n = strlen(name), i;
+
+	if (n < 1 || n > MAPPING_PORT_MAX ||
+	    strncmp(name, MAPPING_TAP_PREFIX, strlen(MAPPING_TAP_PREFIX)) != 0)
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
 }
 
 /* "203.0.113.10 ports 20000-20999, 203.0.113.11 ports ..." into BUF (truncated). */

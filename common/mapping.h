@@ -1,18 +1,26 @@
 /*
  * One student's forwarding: public endpoint -> VM endpoint, plus the VM's MAC and IP
- * for DHCP. The unit labd sends to netd ("sync", "put", "del", "dump").
+ * for DHCP, and the VM's bridge port for anti-spoofing. The unit labd sends to netd
+ * ("sync", "put", "del", "dump").
  */
 #ifndef VLAB_MAPPING_H
 #define VLAB_MAPPING_H
 
 #include <json-c/json.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "common/conf.h"
 #include "common/id.h"
 #include "common/proto.h"
+
+/* Every tap labd creates is named MAPPING_TAP_PREFIX + index ("vl7"); netd treats every
+ * bridge port whose name starts with it as a student's port (see netd/nft.h). */
+#define MAPPING_TAP_PREFIX "vl"
+/* A port name's longest length (IFNAMSIZ - 1). */
+#define MAPPING_PORT_MAX 15
 
 struct mapping {
 	char student[ID_MAX_LEN + 1];
@@ -21,15 +29,22 @@ struct mapping {
 	uint16_t vm_port;            /* the VM's port (22 for SSH); never assumed */
 	struct in_addr public_ip;
 	uint16_t public_port;
+	char port[MAPPING_PORT_MAX + 1]; /* the VM's tap ("vl7"); "" = unknown (optional) */
 };
 
-/* JSON {student, mac, ip, vm_port, public_ip, public_port} <-> struct. from_json checks
- * syntax only (types, ID, MAC, dotted quads, port 1..65535), filling E. */
+/* JSON {student, mac, ip, vm_port, public_ip, public_port[, port]} <-> struct. from_json
+ * checks syntax only (types, ID, MAC, dotted quads, port 1..65535, a port name of 1..15
+ * [a-z0-9_-] starting with MAPPING_TAP_PREFIX), filling E. to_json writes "port" only
+ * when it is known. */
 int mapping_from_json(json_object *o, struct mapping *m, struct proto_error *e);
 json_object *mapping_to_json(const struct mapping *m);
 
 /* Checks M against the lab: IP a VM host address in the subnet, MAC unicast, public IP
  * configured and the port inside its range. 0 or -EINVAL with E filled. */
 int mapping_check(const struct mapping *m, const struct lab_conf *conf, struct proto_error *e);
+
+/* NAME is a valid port name: 1..MAPPING_PORT_MAX of [a-z0-9_-], starting with
+ * MAPPING_TAP_PREFIX. */
+bool mapping_port_valid(const char *name);
 
 #endif

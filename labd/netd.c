@@ -95,6 +95,8 @@ static int mapping_from_alloc(const struct db_alloc *a, struct mapping *m)
 		return -EINVAL;
 	m->vm_port = LABD_SSH_PORT;
 	m->public_port = a->public_port;
+	/* The tap labd gives the domain (task.c): netd binds it to this MAC and IP. */
+	snprintf(m->port, sizeof(m->port), MAPPING_TAP_PREFIX "%u", a->idx);
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include "common/addr.h"
 #include "common/id.h"
 #include "common/log.h"
+#include "common/mapping.h"
 #include "common/sshkey.h"
 #include "labd/labd.h"
 #include "labd/seed.h"
@@ -462,7 +463,7 @@ int task_submit(struct labd *l, enum task_kind kind, const char *student, bool f
 	snprintf(t->overlay, sizeof(t->overlay), "%s", a.overlay_vol);
 	snprintf(t->seed, sizeof(t->seed), "%s", a.seed_vol);
 	snprintf(t->mac, sizeof(t->mac), "%s", a.mac);
-	snprintf(t->tap, sizeof(t->tap), "vl%u", a.idx);
+	snprintf(t->tap, sizeof(t->tap), MAPPING_TAP_PREFIX "%u", a.idx);
 	t->index = a.idx;
 	t->generation = s.generation;
 	t->class_name = strdup(s.class);

@@ -33,9 +33,11 @@
 #define NFT_SNDBUF_MIN (1u << 20)
 #define NFT_RCVBUF (4u << 20)
 #define NFT_MON_RCVBUF (8u << 20)
-/* Elements per NEWSETELEM message: 1024 map elements are ~37 KiB, well under 64 KiB
- * (the element list is one netlink attribute, whose length field is 16 bits). */
+/* Mappings per NEWSETELEM message: 1024 map elements are ~37 KiB, 512 students' port
+ * elements (two of 28-byte keys each) ~41 KiB, both under 64 KiB (the element list is one
+ * netlink attribute, whose length field is 16 bits). */
 #define NFT_ELEMS_PER_MSG 1024
+#define NFT_PORT_MAPS_PER_MSG 512
 /* Batch pages: big for bulk element loads, small for one-element changes. The overrun
  * must hold the largest single message. */
 #define NFT_PAGE_BIG (256u << 10)
@@ -250,18 +252,23 @@ static void batch_start(struct batch *bt, struct nft *n, bool big)
 		bt->err = -ENOMEM;
 }
 
-/* Header of the next message, with its description recorded; NULL after an error. */
+/* Header of the next message, with its description recorded; NULL after an error. The
+ * header's family picks the table's family (NFPROTO_IPV4 or NFPROTO_BRIDGE). */
 static struct nlmsghdr *batch_hdr(struct batch *bt, uint16_t type, uint16_t flags,
-				  const char *obj)
+				  uint16_t family, const char *obj)
 {
+	char what[40];
 	struct nlmsghdr *nlh;
 
 	if (bt->err)
 		return NULL;
-	bt->err = batch_desc_add(bt, nft_msg_name(type), obj, true);
+	/* Both tables have a "prerouting": say which one an error is about. */
+	snprintf(what, sizeof(what), "%s%s", family == NFPROTO_BRIDGE ? "bridge " : "",
+		 obj ? obj : "");
+	bt->err = batch_desc_add(bt, nft_msg_name(type), what[0] ? what : NULL, true);
 	if (bt->err)
 		return NULL;
-	nlh = nftnl_nlmsg_build_hdr(nftnl_batch_buffer(bt->b), type, NFPROTO_IPV4,
+	nlh = nftnl_nlmsg_build_hdr(nftnl_batch_buffer(bt->b), type, family,
 				    flags | NLM_F_ACK, nft_next_seq(bt->n));
 	return nlh;
 }
@@ -273,9 +280,10 @@ static void batch_next(struct batch *bt)
 		bt->err = -ENOMEM;
 }
 
-static void batch_table(struct batch *bt, uint16_t type, uint16_t flags)
+static void batch_table(struct batch *bt, uint16_t type, uint16_t flags, bool bridge)
 {
-	struct nftnl_table *t = bt->err ? NULL : nft_build_table(&bt->n->p);
+	struct nftnl_table *t = bt->err ? NULL : bridge ? nft_build_bridge_table(&bt->n->p)
+							: nft_build_table(&bt->n->p);
 	struct nlmsghdr *nlh;
 
 	if (!t) {
@@ -283,7 +291,7 @@ static void batch_table(struct batch *bt, uint16_t type, uint16_t flags)
 			bt->err = -ENOMEM;
 		return;
 	}
-	nlh = batch_hdr(bt, type, flags, bt->n->table);
+	nlh = batch_hdr(bt, type, flags, bridge ? NFPROTO_BRIDGE : NFPROTO_IPV4, bt->n->table);
 	if (nlh) {
 		nftnl_table_nlmsg_build_payload(nlh, t);
 		batch_next(bt);
@@ -302,7 +310,8 @@ static void batch_set(struct batch *bt, uint16_t type, uint16_t flags, struct nf
 			bt->err = -ENOMEM;
 		return;
 	}
-	nlh = batch_hdr(bt, type, flags, nftnl_set_get_str(s, NFTNL_SET_NAME));
+	nlh = batch_hdr(bt, type, flags, (uint16_t)nftnl_set_get_u32(s, NFTNL_SET_FAMILY),
+			nftnl_set_get_str(s, NFTNL_SET_NAME));
 	if (nlh) {
 		if (elems)
 			nftnl_set_elems_nlmsg_build_payload(nlh, s);
@@ -313,21 +322,54 @@ static void batch_set(struct batch *bt, uint16_t type, uint16_t flags, struct nf
 	nftnl_set_free(s);
 }
 
-/* The map elements of MAPS in messages of NFT_ELEMS_PER_MSG. */
-static void batch_elems(struct batch *bt, uint16_t type, const char *set,
+/* Which set a mapping's elements go to, and how they are built. */
+struct elem_kind {
+	struct nftnl_set *(*ref)(const struct nft_params *p);
+	int (*build)(const struct mapping *m, struct nftnl_set *s); /* added, or -errno */
+	size_t per_msg;              /* mappings per message */
+};
+
+static struct nftnl_set *map_ref(const struct nft_params *p)
+{
+	return nft_build_set_ref(p, NFT_MAP_NAME);
+}
+
+static int map_elem(const struct mapping *m, struct nftnl_set *s)
+{
+	int r = nft_build_elems(m, s);
+
+	return r < 0 ? r : 1;
+}
+
+static const struct elem_kind kind_map = { map_ref, map_elem, NFT_ELEMS_PER_MSG };
+static const struct elem_kind kind_ports = { nft_build_port_set_ref, nft_build_port_elems,
+					     NFT_PORT_MAPS_PER_MSG };
+
+/* The elements of MAPS in messages of K->per_msg mappings. A message that would carry
+ * no element (no mapping in it names a port) is not sent: a DELSETELEM without elements
+ * would flush the set. */
+static void batch_elems(struct batch *bt, uint16_t type, const struct elem_kind *k,
 			const struct mapping *maps, size_t n_maps)
 {
 	size_t i, j;
 
-	for (i = 0; i < n_maps && !bt->err; i += NFT_ELEMS_PER_MSG) {
-		struct nftnl_set *s = nft_build_set_ref(&bt->n->p, set);
-		size_t end = i + NFT_ELEMS_PER_MSG < n_maps ? i + NFT_ELEMS_PER_MSG : n_maps;
+	for (i = 0; i < n_maps && !bt->err; i += k->per_msg) {
+		struct nftnl_set *s = k->ref(&bt->n->p);
+		size_t end = i + k->per_msg < n_maps ? i + k->per_msg : n_maps, added = 0;
 
 		for (j = i; s && j < end; j++) {
-			if (nft_build_elems(&maps[j], s) < 0) {
+			int r = k->build(&maps[j], s);
+
+			if (r < 0) {
 				nftnl_set_free(s);
 				s = NULL;
+			} else {
+				added += (size_t)r;
 			}
+		}
+		if (s && added == 0) {
+			nftnl_set_free(s);
+			continue;
 		}
 		batch_set(bt, type, type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0, s, true);
 	}
@@ -335,10 +377,9 @@ static void batch_elems(struct batch *bt, uint16_t type, const char *set,
 
 /* DELSETELEM without an element list flushes the set (libnftnl omits the list
  * attribute for a set without elements). */
-static void batch_flush_set(struct batch *bt, const char *set)
+static void batch_flush_set(struct batch *bt, const struct elem_kind *k)
 {
-	batch_set(bt, NFT_MSG_DELSETELEM, 0, bt->err ? NULL : nft_build_set_ref(&bt->n->p, set),
-		  true);
+	batch_set(bt, NFT_MSG_DELSETELEM, 0, bt->err ? NULL : k->ref(&bt->n->p), true);
 }
 
 static void batch_free(struct batch *bt)
@@ -614,6 +655,51 @@ static int batch_send_bulk(struct batch *bt, const char *op)
 	return ret;
 }
 
+/* The bridge table from scratch (add, delete, add), its set, chain and rules. */
+static void batch_bridge_table(struct batch *bt, size_t n_maps)
+{
+	struct nftnl_rule *rules[NFT_BUILD_MAX_BRIDGE_RULES];
+	struct nftnl_chain *c;
+	struct nlmsghdr *nlh;
+	int nr, j;
+
+	batch_table(bt, NFT_MSG_NEWTABLE, NLM_F_CREATE, true);
+	batch_table(bt, NFT_MSG_DELTABLE, 0, true);
+	batch_table(bt, NFT_MSG_NEWTABLE, NLM_F_CREATE, true);
+	batch_set(bt, NFT_MSG_NEWSET, NLM_F_CREATE,
+		  bt->err ? NULL : sized(nft_build_port_set(&bt->n->p), n_maps * NFT_PORT_ELEMS),
+		  false);
+	if (bt->err)
+		return;
+	c = nft_build_bridge_chain(&bt->n->p);
+	if (!c) {
+		bt->err = -ENOMEM;
+		return;
+	}
+	nlh = batch_hdr(bt, NFT_MSG_NEWCHAIN, NLM_F_CREATE, NFPROTO_BRIDGE, NFT_BRIDGE_CHAIN);
+	if (nlh) {
+		nftnl_chain_nlmsg_build_payload(nlh, c);
+		batch_next(bt);
+	}
+	nftnl_chain_free(c);
+	if (bt->err)
+		return;
+	nr = nft_build_bridge_rules(&bt->n->p, rules, NFT_BUILD_MAX_BRIDGE_RULES);
+	if (nr < 0) {
+		bt->err = nr;
+		return;
+	}
+	for (j = 0; j < nr; j++) {
+		nlh = batch_hdr(bt, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, NFPROTO_BRIDGE,
+				NFT_BRIDGE_CHAIN);
+		if (nlh) {
+			nftnl_rule_nlmsg_build_payload(nlh, rules[j]);
+			batch_next(bt);
+		}
+		nftnl_rule_free(rules[j]);
+	}
+}
+
 int nft_apply_full(struct nft *n, const struct mapping *maps, size_t n_maps)
 {
 	const char *chains[8];
@@ -622,9 +708,9 @@ int nft_apply_full(struct nft *n, const struct mapping *maps, size_t n_maps)
 
 	batch_start(&bt, n, n_maps > 0);
 	/* Add first so that the delete cannot fail; the second add starts empty. */
-	batch_table(&bt, NFT_MSG_NEWTABLE, NLM_F_CREATE);
-	batch_table(&bt, NFT_MSG_DELTABLE, 0);
-	batch_table(&bt, NFT_MSG_NEWTABLE, NLM_F_CREATE);
+	batch_table(&bt, NFT_MSG_NEWTABLE, NLM_F_CREATE, false);
+	batch_table(&bt, NFT_MSG_DELTABLE, 0, false);
+	batch_table(&bt, NFT_MSG_NEWTABLE, NLM_F_CREATE, false);
 	batch_set(&bt, NFT_MSG_NEWSET, NLM_F_CREATE, bt.err ? NULL : nft_build_publics_set(&n->p),
 		  false);
 	batch_set(&bt, NFT_MSG_NEWSET, NLM_F_CREATE,
@@ -642,7 +728,7 @@ int nft_apply_full(struct nft *n, const struct mapping *maps, size_t n_maps)
 			bt.err = -ENOMEM;
 			break;
 		}
-		nlh = batch_hdr(&bt, NFT_MSG_NEWCHAIN, NLM_F_CREATE, chains[i]);
+		nlh = batch_hdr(&bt, NFT_MSG_NEWCHAIN, NLM_F_CREATE, NFPROTO_IPV4, chains[i]);
 		if (nlh) {
 			nftnl_chain_nlmsg_build_payload(nlh, c);
 			batch_next(&bt);
@@ -659,7 +745,8 @@ int nft_apply_full(struct nft *n, const struct mapping *maps, size_t n_maps)
 		}
 		for (j = 0; j < nr; j++) {
 			struct nlmsghdr *nlh = batch_hdr(&bt, NFT_MSG_NEWRULE,
-							 NLM_F_CREATE | NLM_F_APPEND, chains[i]);
+							 NLM_F_CREATE | NLM_F_APPEND,
+							 NFPROTO_IPV4, chains[i]);
 
 			if (nlh) {
 				nftnl_rule_nlmsg_build_payload(nlh, rules[j]);
@@ -668,7 +755,9 @@ int nft_apply_full(struct nft *n, const struct mapping *maps, size_t n_maps)
 			nftnl_rule_free(rules[j]);
 		}
 	}
-	batch_elems(&bt, NFT_MSG_NEWSETELEM, NFT_MAP_NAME, maps, n_maps);
+	batch_bridge_table(&bt, n_maps);
+	batch_elems(&bt, NFT_MSG_NEWSETELEM, &kind_map, maps, n_maps);
+	batch_elems(&bt, NFT_MSG_NEWSETELEM, &kind_ports, maps, n_maps);
 	return batch_send_bulk(&bt, "apply");
 }
 
@@ -677,20 +766,37 @@ int nft_sync(struct nft *n, const struct mapping *maps, size_t n_maps)
 	struct batch bt;
 
 	batch_start(&bt, n, n_maps > 0);
-	batch_flush_set(&bt, NFT_MAP_NAME);
-	batch_elems(&bt, NFT_MSG_NEWSETELEM, NFT_MAP_NAME, maps, n_maps);
+	batch_flush_set(&bt, &kind_map);
+	batch_flush_set(&bt, &kind_ports);
+	batch_elems(&bt, NFT_MSG_NEWSETELEM, &kind_map, maps, n_maps);
+	batch_elems(&bt, NFT_MSG_NEWSETELEM, &kind_ports, maps, n_maps);
 	return batch_send_bulk(&bt, "sync");
+}
+
+/* Same port elements: a put that only moves the public endpoint leaves them alone. */
+static bool port_elems_equal(const struct mapping *a, const struct mapping *b)
+{
+	return strcmp(a->port, b->port) == 0 && memcmp(a->mac, b->mac, sizeof(a->mac)) == 0 &&
+	       a->ip.s_addr == b->ip.s_addr;
 }
 
 int nft_put(struct nft *n, const struct mapping *old, const struct mapping *new_map)
 {
+	bool ports = !old || !port_elems_equal(old, new_map);
 	struct batch bt;
 
+	if (!new_map->port[0])
+		log_debug("put %s: no port known: no anti-spoofing elements (a VM on a %s* "
+			  "port gets nothing through)", new_map->student, MAPPING_TAP_PREFIX);
 	batch_start(&bt, n, false);
 	if (old) {
-		batch_elems(&bt, NFT_MSG_DELSETELEM, NFT_MAP_NAME, old, 1);
+		batch_elems(&bt, NFT_MSG_DELSETELEM, &kind_map, old, 1);
+		if (ports)
+			batch_elems(&bt, NFT_MSG_DELSETELEM, &kind_ports, old, 1);
 	}
-	batch_elems(&bt, NFT_MSG_NEWSETELEM, NFT_MAP_NAME, new_map, 1);
+	batch_elems(&bt, NFT_MSG_NEWSETELEM, &kind_map, new_map, 1);
+	if (ports)
+		batch_elems(&bt, NFT_MSG_NEWSETELEM, &kind_ports, new_map, 1);
 	return batch_send(&bt, "put");
 }
 
@@ -699,7 +805,8 @@ int nft_del(struct nft *n, const struct mapping *m)
 	struct batch bt;
 
 	batch_start(&bt, n, false);
-	batch_elems(&bt, NFT_MSG_DELSETELEM, NFT_MAP_NAME, m, 1);
+	batch_elems(&bt, NFT_MSG_DELSETELEM, &kind_map, m, 1);
+	batch_elems(&bt, NFT_MSG_DELSETELEM, &kind_ports, m, 1);
 	return batch_send(&bt, "del");
 }
 
@@ -708,9 +815,11 @@ int nft_teardown(struct nft *n)
 	struct batch bt;
 
 	batch_start(&bt, n, false);
-	/* Add first so that the delete cannot fail when the table is already gone. */
-	batch_table(&bt, NFT_MSG_NEWTABLE, NLM_F_CREATE);
-	batch_table(&bt, NFT_MSG_DELTABLE, 0);
+	/* Add first so that the delete cannot fail when a table is already gone. */
+	batch_table(&bt, NFT_MSG_NEWTABLE, NLM_F_CREATE, false);
+	batch_table(&bt, NFT_MSG_DELTABLE, 0, false);
+	batch_table(&bt, NFT_MSG_NEWTABLE, NLM_F_CREATE, true);
+	batch_table(&bt, NFT_MSG_DELTABLE, 0, true);
 	return batch_send(&bt, "teardown");
 }
 
@@ -742,22 +851,25 @@ static int nft_request(struct nft *n, struct nlmsghdr *nlh, mnl_cb_t cb, void *d
 	}
 }
 
-/* GETTABLE of our table or GETSET of our map: 0, -ENOENT, or another -errno. */
-static int nft_get_object(struct nft *n, uint16_t type)
+/* GETTABLE of one of our tables or GETSET of its set: 0, -ENOENT, or another -errno. */
+static int nft_get_object(struct nft *n, uint16_t type, bool bridge)
 {
 	char buf[512];
 	struct nlmsghdr *nlh;
 
-	nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_IPV4, NLM_F_ACK, nft_next_seq(n));
+	nlh = nftnl_nlmsg_build_hdr(buf, type, bridge ? NFPROTO_BRIDGE : NFPROTO_IPV4,
+				    NLM_F_ACK, nft_next_seq(n));
 	if (type == NFT_MSG_GETTABLE) {
-		struct nftnl_table *t = nft_build_table(&n->p);
+		struct nftnl_table *t = bridge ? nft_build_bridge_table(&n->p)
+					       : nft_build_table(&n->p);
 
 		if (!t)
 			return -ENOMEM;
 		nftnl_table_nlmsg_build_payload(nlh, t);
 		nftnl_table_free(t);
 	} else {
-		struct nftnl_set *s = nft_build_set_ref(&n->p, NFT_MAP_NAME);
+		struct nftnl_set *s = bridge ? nft_build_port_set_ref(&n->p)
+					     : nft_build_set_ref(&n->p, NFT_MAP_NAME);
 
 		if (!s)
 			return -ENOMEM;
@@ -769,10 +881,15 @@ static int nft_get_object(struct nft *n, uint16_t type)
 
 int nft_table_exists(struct nft *n)
 {
-	int ret = nft_get_object(n, NFT_MSG_GETTABLE);
+	int ret = nft_get_object(n, NFT_MSG_GETTABLE, false);
 
+	/* Either table gone means rebuild: without the bridge table the ports are open. */
 	if (ret == 0)
-		ret = nft_get_object(n, NFT_MSG_GETSET);
+		ret = nft_get_object(n, NFT_MSG_GETSET, false);
+	if (ret == 0)
+		ret = nft_get_object(n, NFT_MSG_GETTABLE, true);
+	if (ret == 0)
+		ret = nft_get_object(n, NFT_MSG_GETSET, true);
 	if (ret == -ENOENT)
 		return 0;
 	if (ret < 0) {
@@ -859,7 +976,8 @@ static int event_is_ours(const struct nft *n, const struct nlmsghdr *nlh, uint16
 	const char *table = NULL;
 	int ours = 0;
 
-	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*g) || g->nfgen_family != NFPROTO_IPV4)
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*g) ||
+	    (g->nfgen_family != NFPROTO_IPV4 && g->nfgen_family != NFPROTO_BRIDGE))
 		return 0;
 	switch (cmd) {
 	case NFT_MSG_DELTABLE: {

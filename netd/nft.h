@@ -22,8 +22,26 @@
  *       iifname BR drop }
  * }
  *
- * Every change is one batch; every message asks for an ACK and each kernel error is tied
- * to the message (sequence number) that caused it.
+ * table bridge <name> {                          (per-port anti-spoofing, same name)
+ *   set port_addrs    { type ifname . ether_addr . ipv4_addr; }
+ *       two elements per student whose mapping names its port:
+ *       "vl7" . MAC . IP  and  "vl7" . MAC . 0.0.0.0 (for DHCP before it has a lease)
+ *   chain prerouting  { type filter hook prerouting priority filter; policy accept;
+ *       iifname != "vl*" accept                 (not a student's port: not ours to judge)
+ *       ip saddr 0.0.0.0 udp sport 68 udp dport 67
+ *           iifname . ether saddr . ip saddr @port_addrs accept
+ *       ip saddr != 0.0.0.0 iifname . ether saddr . ip saddr @port_addrs accept
+ *       arp htype 1 arp ptype ip arp hlen 6 arp plen 4
+ *           iifname . ether saddr . arp saddr ip @port_addrs
+ *           iifname . arp saddr ether . arp saddr ip @port_addrs accept
+ *       drop }                                  (spoofed, IPv6, any other ethertype, and
+ * }                                              every frame of a port with no mapping)
+ *
+ * Every port named MAPPING_TAP_PREFIX* is a student's: what it sends must carry its own
+ * MAC and IP, or it is dropped before the bridge learns the MAC or the host sees it.
+ *
+ * Every change is one batch, covering both tables; every message asks for an ACK and
+ * each kernel error is tied to the message (sequence number) that caused it.
  */
 #ifndef VLAB_NFT_H
 #define VLAB_NFT_H
@@ -37,9 +55,11 @@
 
 #define NFT_MAP_NAME "ssh_dnat"
 #define NFT_PUBLICS_NAME "public_addrs"
+#define NFT_PORTS_NAME "port_addrs"      /* in the bridge table */
+#define NFT_BRIDGE_CHAIN "prerouting"    /* the bridge table's chain */
 
 struct nft_params {
-	const char *table;           /* family ip */
+	const char *table;           /* family ip, and family bridge for the ports' rules */
 	const char *bridge;
 	struct in_addr subnet;
 	unsigned prefix;
@@ -56,25 +76,26 @@ int nft_open(struct nft **out, const struct nft_params *p);
 void nft_close(struct nft *n);
 
 /*
- * Replaces the whole table, contents included, in ONE batch: add table (so the delete
- * cannot fail), delete table, add table, sets, chains, rules, then every mapping's map
- * element and endpoint element. Used at start, after the table vanished, and for sync:
- * there is never a moment without rules, and conntrack is left alone.
+ * Replaces both tables, contents included, in ONE batch: for each, add table (so the
+ * delete cannot fail), delete table, add table, sets, chains, rules; then every
+ * mapping's map element and port elements. Used at start, after a table vanished, and
+ * for sync: there is never a moment without rules, and conntrack is left alone.
  */
 int nft_apply_full(struct nft *n, const struct mapping *maps, size_t n_maps);
 
-/* Replaces only the elements of the map and endpoint set (flush both + add all) in one
- * batch. Fails (-ENOENT) if the table is missing. */
+/* Replaces only the elements of the map and of port_addrs (flush both + add all) in one
+ * batch. Fails (-ENOENT) if a table is missing. */
 int nft_sync(struct nft *n, const struct mapping *maps, size_t n_maps);
 
-/* One batch: delete OLD's elements (if OLD) and add NEW's. */
+/* One batch: delete OLD's elements (if OLD) and add NEW's, in both tables (the port
+ * elements are left alone when port, MAC and IP did not change). */
 int nft_put(struct nft *n, const struct mapping *old, const struct mapping *new_map);
-/* One batch: delete M's elements. */
+/* One batch: delete M's elements from both tables. */
 int nft_del(struct nft *n, const struct mapping *m);
 
-/* 1 if our table exists with our map, 0 if not, -errno on failure. */
+/* 1 if both our tables exist with their sets, 0 if not, -errno on failure. */
 int nft_table_exists(struct nft *n);
-/* Deletes our table (0 if it was not there). */
+/* Deletes both our tables (0 if they were not there). */
 int nft_teardown(struct nft *n);
 
 /* Element count of the map as the kernel has it (for status/tests), or -errno. */
@@ -82,8 +103,9 @@ int nft_map_count(struct nft *n);
 
 /*
  * Monitor: a second netlink socket subscribed to nftables events. nft_monitor_fd() is
- * for poll(); nft_monitor_read() drains it and returns 1 if something happened to our
- * table (deleted, or a set/chain of it deleted) so the caller should check and rebuild,
+ * for poll(); nft_monitor_read() drains it and returns 1 if something happened to one of
+ * our tables (deleted, or a set/chain/rule of it deleted) so the caller should check and
+ * rebuild,
  * 0 if not, -errno on error (-ENOBUFS: events were lost, caller should check too).
  */
 int nft_monitor_open(struct nft *n);

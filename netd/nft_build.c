@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <linux/netfilter.h>
+#include <linux/netfilter_bridge.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_conntrack_tuple_common.h>
 #include <linux/netfilter/nf_tables.h>
@@ -21,9 +22,14 @@
 
 /* nft's datatype ids (nftables include/datatype.h) and how concatenations combine them. */
 #define TYPE_IPADDR 7
+#define TYPE_ETHERADDR 9
 #define TYPE_INET_SERVICE 13
+#define TYPE_IFNAME 41
 #define TYPE_BITS 6
 #define TYPE_CONCAT_IP_PORT ((TYPE_IPADDR << TYPE_BITS) | TYPE_INET_SERVICE)
+/* ifname . ether_addr . ipv4_addr */
+#define TYPE_CONCAT_PORT_KEY \
+	((((TYPE_IFNAME << TYPE_BITS) | TYPE_ETHERADDR) << TYPE_BITS) | TYPE_IPADDR)
 
 /* nft's byteorder enum, stored in the set's userdata so `nft list` prints keys right. */
 #define NFT_UDATA_BYTEORDER_INVALID 0
@@ -32,10 +38,23 @@
 /* Registers as nft allocates them: a concat's second field goes to the next 32-bit reg. */
 #define REG_A NFT_REG_1
 #define REG_B NFT_REG32_01
+/* The port key iifname . MAC . IPv4: the name fills NFT_REG_1 (16 bytes), the MAC the
+ * next 16-byte register (nft picks NFT_REG_2 there), the address the 32-bit register
+ * right after the MAC's 8 padded bytes. */
+#define REG_PORT_NAME NFT_REG_1
+#define REG_PORT_MAC NFT_REG_2
+#define REG_PORT_IP NFT_REG32_06
 
-/* Offsets in the IPv4 header and the TCP/UDP header. */
+/* Offsets in the Ethernet, IPv4, ARP and TCP/UDP headers. */
+#define OFF_ETH_SADDR 6
+#define OFF_ETH_TYPE 12
 #define OFF_IP_SADDR 12
 #define OFF_IP_DADDR 16
+#define OFF_ARP_HTYPE 0          /* htype, ptype: 4 bytes */
+#define OFF_ARP_HLEN 4           /* hlen, plen: 2 bytes */
+#define OFF_ARP_SHA 8
+#define OFF_ARP_SPA 14
+#define OFF_TH_SPORT 0
 #define OFF_TH_DPORT 2
 
 struct rule_builder {
@@ -253,7 +272,7 @@ static void rb_daddr_dport(struct rule_builder *b)
 #define SET_ID_PUBLICS 1
 #define SET_ID_MAP 2
 
-struct nftnl_table *nft_build_table(const struct nft_params *p)
+static struct nftnl_table *table_build(const struct nft_params *p, uint32_t family)
 {
 	struct nftnl_table *t = nftnl_table_alloc();
 
@@ -263,9 +282,19 @@ struct nftnl_table *nft_build_table(const struct nft_params *p)
 		nftnl_table_free(t);
 		return NULL;
 	}
-	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_IPV4);
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, family);
 	nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, 0);
 	return t;
+}
+
+struct nftnl_table *nft_build_table(const struct nft_params *p)
+{
+	return table_build(p, NFPROTO_IPV4);
+}
+
+struct nftnl_table *nft_build_bridge_table(const struct nft_params *p)
+{
+	return table_build(p, NFPROTO_BRIDGE);
 }
 
 /* Userdata as nft writes it: without the key byteorder nft prints a plain ipv4_addr key
@@ -290,8 +319,10 @@ out:
 	return ret;
 }
 
-/* ID 0: no id, the set is referred to by name only. */
-static struct nftnl_set *set_new(const struct nft_params *p, const char *name, uint32_t id)
+/* ID 0: no id, the set is referred to by name only. The family is also what nft.c puts
+ * in the message header. */
+static struct nftnl_set *set_new_family(const struct nft_params *p, const char *name,
+					uint32_t id, uint32_t family)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
 
@@ -302,10 +333,15 @@ static struct nftnl_set *set_new(const struct nft_params *p, const char *name, u
 		nftnl_set_free(s);
 		return NULL;
 	}
-	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_IPV4);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, family);
 	if (id)
 		nftnl_set_set_u32(s, NFTNL_SET_ID, id);
 	return s;
+}
+
+static struct nftnl_set *set_new(const struct nft_params *p, const char *name, uint32_t id)
+{
+	return set_new_family(p, name, id, NFPROTO_IPV4);
 }
 
 static struct nftnl_set *set_build(const struct nft_params *p, const char *name, uint32_t id,
@@ -438,16 +474,11 @@ size_t nft_build_chain_names(const struct nft_params *p, const char **names, siz
 	return n;
 }
 
-struct nftnl_chain *nft_build_chain(const struct nft_params *p, const char *name)
+static struct nftnl_chain *chain_build(const struct nft_params *p, const struct chain_def *d,
+				       uint32_t family)
 {
-	const struct chain_def *d = chain_def_find(name);
-	struct nftnl_chain *c;
+	struct nftnl_chain *c = nftnl_chain_alloc();
 
-	if (!d) {
-		errno = EINVAL;
-		return NULL;
-	}
-	c = nftnl_chain_alloc();
 	if (!c)
 		return NULL;
 	if (nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, p->table) < 0 ||
@@ -456,14 +487,26 @@ struct nftnl_chain *nft_build_chain(const struct nft_params *p, const char *name
 		nftnl_chain_free(c);
 		return NULL;
 	}
-	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_IPV4);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, family);
 	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, d->hook);
 	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, d->prio);
 	nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
 	return c;
 }
 
-static struct nftnl_rule *rule_new(const struct nft_params *p, const char *chain)
+struct nftnl_chain *nft_build_chain(const struct nft_params *p, const char *name)
+{
+	const struct chain_def *d = chain_def_find(name);
+
+	if (!d) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return chain_build(p, d, NFPROTO_IPV4);
+}
+
+static struct nftnl_rule *rule_new(const struct nft_params *p, const char *chain,
+				   uint32_t family)
 {
 	struct nftnl_rule *r = nftnl_rule_alloc();
 
@@ -474,7 +517,7 @@ static struct nftnl_rule *rule_new(const struct nft_params *p, const char *chain
 		nftnl_rule_free(r);
 		return NULL;
 	}
-	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, family);
 	return r;
 }
 
@@ -600,12 +643,215 @@ int nft_build_rules(const struct nft_params *p, const char *chain, struct nftnl_
 	if (n > max)
 		return -ENOSPC;
 	for (i = 0; i < n; i++) {
-		struct rule_builder b = { .r = rule_new(p, chain), .err = 0 };
+		struct rule_builder b = { .r = rule_new(p, chain, NFPROTO_IPV4), .err = 0 };
 
 		if (!b.r)
 			b.err = -ENOMEM;
 		else
 			rule_fill(&b, p, kinds[i]);
+		if (b.err) {
+			if (b.r)
+				nftnl_rule_free(b.r);
+			while (i > 0)
+				nftnl_rule_free(rules[--i]);
+			return b.err;
+		}
+		rules[i] = b.r;
+	}
+	return (int)n;
+}
+
+/* --- the bridge table: per-port anti-spoofing ------------------------------ */
+
+/*
+ * Why bridge-family nftables and not libvirt's nwfilter: netd already owns the host's
+ * nftables side and knows every student's MAC and IP, so the ports' rules are elements
+ * in the same batch as the DNAT map (a put changes both atomically, a sync replaces both,
+ * `nft flush ruleset` is repaired the same way), and nothing depends on libvirt's
+ * nwfilter driver running or on labd writing filter XML into every domain.
+ *
+ * The hook is the bridge's prerouting: it sees every frame that enters from a port,
+ * whether it goes to another port or to the host (gateway, DHCP, DNS), and it runs
+ * before the bridge learns the source MAC, so a dropped frame cannot move a classmate's
+ * MAC onto the attacker's port either.
+ */
+
+/* nft's priority "filter" for family bridge. */
+#define PRIO_BRIDGE_FILTER (-200)
+#define SET_ID_PORTS 3
+
+void nft_encode_port_key(const char *port, const uint8_t mac[6], struct in_addr ip,
+			 uint8_t out[NFT_PORT_KEY_LEN])
+{
+	size_t len = strnlen(port, IFNAMSIZ - 1);
+
+	/* nft compares the whole IFNAMSIZ buffer, zero padded, as for rb_ifname(). */
+	memset(out, 0, NFT_PORT_KEY_LEN);
+	memcpy(out, port, len);
+	memcpy(out + IFNAMSIZ, mac, 6);
+	memcpy(out + IFNAMSIZ + 8, &ip.s_addr, 4);
+}
+
+struct nftnl_set *nft_build_port_set(const struct nft_params *p)
+{
+	struct nftnl_set *s = set_new_family(p, NFT_PORTS_NAME, SET_ID_PORTS, NFPROTO_BRIDGE);
+
+	if (!s)
+		return NULL;
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, 0);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, TYPE_CONCAT_PORT_KEY);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, NFT_PORT_KEY_LEN);
+	if (set_put_udata(s, NFT_UDATA_BYTEORDER_INVALID, false, 0) < 0) {
+		nftnl_set_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+struct nftnl_set *nft_build_port_set_ref(const struct nft_params *p)
+{
+	return set_new_family(p, NFT_PORTS_NAME, 0, NFPROTO_BRIDGE);
+}
+
+static int port_elem_add(struct nftnl_set *set, const struct mapping *m, struct in_addr ip)
+{
+	uint8_t key[NFT_PORT_KEY_LEN];
+	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+
+	if (!e)
+		return -ENOMEM;
+	nft_encode_port_key(m->port, m->mac, ip, key);
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, sizeof(key));
+	nftnl_set_elem_add(set, e); /* the set owns E now */
+	return 0;
+}
+
+int nft_build_port_elems(const struct mapping *m, struct nftnl_set *set)
+{
+	struct in_addr none = { .s_addr = 0 };
+	int r;
+
+	if (!m->port[0])
+		return 0;
+	/* The second element lets the VM ask for its lease before it has an address; the
+	 * rules accept 0.0.0.0 only for DHCP (and ARP probes). */
+	if ((r = port_elem_add(set, m, m->ip)) < 0 || (r = port_elem_add(set, m, none)) < 0)
+		return r;
+	return NFT_PORT_ELEMS;
+}
+
+struct nftnl_chain *nft_build_bridge_chain(const struct nft_params *p)
+{
+	static const struct chain_def d = {
+		NFT_BRIDGE_CHAIN, "filter", NF_BR_PRE_ROUTING, PRIO_BRIDGE_FILTER,
+	};
+
+	return chain_build(p, &d, NFPROTO_BRIDGE);
+}
+
+/* meta protocol == ETHERTYPE, as nft writes the dependency of `ip ...` in a bridge. */
+static void rb_protocol(struct rule_builder *b, uint16_t ethertype)
+{
+	uint16_t be = htons(ethertype);
+
+	rb_meta(b, NFT_META_PROTOCOL, REG_A);
+	rb_cmp(b, NFT_CMP_EQ, REG_A, &be, sizeof(be));
+}
+
+/* Payload at BASE+OFF of LEN bytes ==/!= DATA. */
+static void rb_payload_cmp(struct rule_builder *b, uint32_t base, uint32_t off, uint32_t op,
+			   const void *data, uint32_t len)
+{
+	rb_payload(b, base, off, len, REG_A);
+	rb_cmp(b, op, REG_A, data, len);
+}
+
+/* iifname . MAC . IPv4 (MAC and address read at the given places) @port_addrs */
+static void rb_port_lookup(struct rule_builder *b, uint32_t mac_base, uint32_t mac_off,
+			   uint32_t ip_off)
+{
+	rb_meta(b, NFT_META_IIFNAME, REG_PORT_NAME);
+	rb_payload(b, mac_base, mac_off, 6, REG_PORT_MAC);
+	rb_payload(b, NFT_PAYLOAD_NETWORK_HEADER, ip_off, 4, REG_PORT_IP);
+	rb_lookup(b, REG_PORT_NAME, -1, NFT_PORTS_NAME, SET_ID_PORTS);
+}
+
+enum bridge_rule {
+	BR_OTHER_PORT,   /* iifname != "vl*" accept */
+	BR_DHCP,         /* ip saddr 0.0.0.0 udp sport 68 udp dport 67 <port key> accept */
+	BR_IPV4,         /* ip saddr != 0.0.0.0 <port key> accept */
+	BR_ARP,          /* Ethernet/IPv4 ARP whose sender MAC and IP are the port's */
+	BR_DROP,         /* everything else a student port sends */
+};
+
+static void bridge_rule_fill(struct rule_builder *b, enum bridge_rule k)
+{
+	static const uint8_t dhcp_ports[4] = { 0, 68, 0, 67 };
+	static const uint8_t arp_eth_ip[4] = { 0, 1, 0x08, 0x00 };  /* htype 1, ptype ip */
+	static const uint8_t arp_lens[2] = { 6, 4 };                /* hlen 6, plen 4 */
+	const uint16_t eth_arp = htons(0x0806);
+	const uint32_t any = 0;
+	const uint8_t udp = IPPROTO_UDP;
+
+	switch (k) {
+	case BR_OTHER_PORT:
+		/* A prefix match: nft compares only the prefix's bytes ("vl*"). */
+		rb_meta(b, NFT_META_IIFNAME, REG_A);
+		rb_cmp(b, NFT_CMP_NEQ, REG_A, MAPPING_TAP_PREFIX, strlen(MAPPING_TAP_PREFIX));
+		rb_verdict(b, NF_ACCEPT);
+		break;
+	case BR_DHCP:
+		rb_protocol(b, 0x0800);
+		rb_payload_cmp(b, NFT_PAYLOAD_NETWORK_HEADER, OFF_IP_SADDR, NFT_CMP_EQ, &any, 4);
+		rb_meta(b, NFT_META_L4PROTO, REG_A);
+		rb_cmp(b, NFT_CMP_EQ, REG_A, &udp, 1);
+		rb_payload_cmp(b, NFT_PAYLOAD_TRANSPORT_HEADER, OFF_TH_SPORT, NFT_CMP_EQ,
+			       dhcp_ports, sizeof(dhcp_ports));
+		rb_port_lookup(b, NFT_PAYLOAD_LL_HEADER, OFF_ETH_SADDR, OFF_IP_SADDR);
+		rb_verdict(b, NF_ACCEPT);
+		break;
+	case BR_IPV4:
+		rb_protocol(b, 0x0800);
+		rb_payload_cmp(b, NFT_PAYLOAD_NETWORK_HEADER, OFF_IP_SADDR, NFT_CMP_NEQ, &any, 4);
+		rb_port_lookup(b, NFT_PAYLOAD_LL_HEADER, OFF_ETH_SADDR, OFF_IP_SADDR);
+		rb_verdict(b, NF_ACCEPT);
+		break;
+	case BR_ARP:
+		rb_payload_cmp(b, NFT_PAYLOAD_LL_HEADER, OFF_ETH_TYPE, NFT_CMP_EQ, &eth_arp, 2);
+		/* Fixed offsets below hold only for Ethernet/IPv4 ARP (the only kind the
+		 * host's stack acts on), so anything else is left to the final drop. */
+		rb_payload_cmp(b, NFT_PAYLOAD_NETWORK_HEADER, OFF_ARP_HTYPE, NFT_CMP_EQ,
+			       arp_eth_ip, sizeof(arp_eth_ip));
+		rb_payload_cmp(b, NFT_PAYLOAD_NETWORK_HEADER, OFF_ARP_HLEN, NFT_CMP_EQ,
+			       arp_lens, sizeof(arp_lens));
+		/* The frame's source MAC and the ARP sender MAC must both be the port's,
+		 * with the port's IP (or 0.0.0.0: an address probe) as the sender IP. */
+		rb_port_lookup(b, NFT_PAYLOAD_LL_HEADER, OFF_ETH_SADDR, OFF_ARP_SPA);
+		rb_port_lookup(b, NFT_PAYLOAD_NETWORK_HEADER, OFF_ARP_SHA, OFF_ARP_SPA);
+		rb_verdict(b, NF_ACCEPT);
+		break;
+	case BR_DROP:
+		rb_verdict(b, NF_DROP);
+		break;
+	}
+}
+
+int nft_build_bridge_rules(const struct nft_params *p, struct nftnl_rule **rules, size_t max)
+{
+	static const enum bridge_rule kinds[] = { BR_OTHER_PORT, BR_DHCP, BR_IPV4, BR_ARP,
+						  BR_DROP };
+	const size_t n = sizeof(kinds) / sizeof(kinds[0]);
+	size_t i;
+
+	if (n > max)
+		return -ENOSPC;
+	for (i = 0; i < n; i++) {
+		struct rule_builder b = { .r = rule_new(p, NFT_BRIDGE_CHAIN, NFPROTO_BRIDGE) };
+
+		if (!b.r)
+			b.err = -ENOMEM;
+		else
+			bridge_rule_fill(&b, kinds[i]);
 		if (b.err) {
 			if (b.r)
 				nftnl_rule_free(b.r);

@@ -54,4 +54,29 @@ uint32_t nft_build_set_size(size_t n_maps);
 /* Key encodings, exposed for tests. */
 void nft_encode_concat(struct in_addr ip, uint16_t port, uint8_t out[NFT_CONCAT_LEN]);
 
+/* --- the bridge table (per-port anti-spoofing; see nft.h) --- */
+
+/* Key of port_addrs: ifname (16 bytes, zero padded) . MAC (6 + 2 padding) . IPv4. */
+#define NFT_PORT_KEY_LEN 28
+/* Elements per student with a known port: port . MAC . IP and port . MAC . 0.0.0.0. */
+#define NFT_PORT_ELEMS 2
+/* Most rules the bridge chain has. */
+#define NFT_BUILD_MAX_BRIDGE_RULES 8
+
+struct nftnl_table *nft_build_bridge_table(const struct nft_params *p);
+/* port_addrs with no elements (with a set id, for rules in the same batch). */
+struct nftnl_set *nft_build_port_set(const struct nft_params *p);
+/* port_addrs by name only, to carry elements or to flush. */
+struct nftnl_set *nft_build_port_set_ref(const struct nft_params *p);
+/* M's elements (NFT_PORT_ELEMS of them) added to SET; returns how many were added: 0
+ * when M's port is unknown, or -errno. */
+int nft_build_port_elems(const struct mapping *m, struct nftnl_set *set);
+/* The bridge table's only base chain, NFT_BRIDGE_CHAIN on the bridge prerouting hook. */
+struct nftnl_chain *nft_build_bridge_chain(const struct nft_params *p);
+/* Its rules, in order, into RULES (at most MAX); returns how many, or -errno. */
+int nft_build_bridge_rules(const struct nft_params *p, struct nftnl_rule **rules, size_t max);
+
+void nft_encode_port_key(const char *port, const uint8_t mac[6], struct in_addr ip,
+			 uint8_t out[NFT_PORT_KEY_LEN]);
+
 #endif

@@ -12,11 +12,12 @@
 struct entry {
 	struct mapping m;
 	uint8_t ep_key[6];               /* public ip . public port, network order */
-	UT_hash_handle hh_id, hh_ep, hh_mac, hh_ip;
+	UT_hash_handle hh_id, hh_ep, hh_mac, hh_ip, hh_port;
 };
 
 struct store {
 	struct entry *by_id, *by_ep, *by_mac, *by_ip;
+	struct entry *by_port;           /* only entries whose port is known */
 	size_t n;
 };
 
@@ -43,6 +44,8 @@ static void store_clear(struct store *s)
 		HASH_DELETE(hh_ep, s->by_ep, e);
 		HASH_DELETE(hh_mac, s->by_mac, e);
 		HASH_DELETE(hh_ip, s->by_ip, e);
+		if (e->m.port[0])
+			HASH_DELETE(hh_port, s->by_port, e);
 		free(e);
 	}
 	s->n = 0;
@@ -106,6 +109,15 @@ int store_check_put(const struct store *s, const struct mapping *m, struct proto
 				e->m.student);
 		return -EEXIST;
 	}
+	/* One port, one VM: two identities on a port would let its VM use either. */
+	e = NULL;
+	if (m->port[0])
+		HASH_FIND(hh_port, s->by_port, m->port, strlen(m->port), e);
+	if (e && strcmp(e->m.student, m->student) != 0) {
+		proto_error_set(err, PROTO_E_CONFLICT, "port %s already belongs to '%s'", m->port,
+				e->m.student);
+		return -EEXIST;
+	}
 	return 0;
 }
 
@@ -115,6 +127,8 @@ static void store_unlink(struct store *s, struct entry *e)
 	HASH_DELETE(hh_ep, s->by_ep, e);
 	HASH_DELETE(hh_mac, s->by_mac, e);
 	HASH_DELETE(hh_ip, s->by_ip, e);
+	if (e->m.port[0])
+		HASH_DELETE(hh_port, s->by_port, e);
 	s->n--;
 }
 
@@ -127,6 +141,8 @@ static void store_link(struct store *s, struct entry *e)
 	HASH_ADD(hh_ep, s->by_ep, ep_key, sizeof(e->ep_key), e);
 	HASH_ADD(hh_mac, s->by_mac, m.mac, sizeof(e->m.mac), e);
 	HASH_ADD(hh_ip, s->by_ip, m.ip.s_addr, sizeof(e->m.ip.s_addr), e);
+	if (e->m.port[0])
+		HASH_ADD(hh_port, s->by_port, m.port, strlen(e->m.port), e);
 	s->n++;
 }
 

@@ -1,7 +1,7 @@
 /*
  * netd's view of the mappings: one entry per student, indexed by student, public
- * endpoint, MAC and IP so every conflict is found in O(1). The kernel map and the dnsmasq
- * hosts file are both derived from it.
+ * endpoint, MAC, IP and port so every conflict is found in O(1). The kernel's sets and
+ * the dnsmasq hosts file are all derived from it.
  */
 #ifndef VLAB_STORE_H
 #define VLAB_STORE_H
@@ -19,8 +19,8 @@ void store_free(struct store *s);
 size_t store_count(const struct store *s);
 const struct mapping *store_get(const struct store *s, const char *student);
 
-/* Would putting M clash with ANOTHER student's public endpoint, MAC or IP? 0 or
- * -EEXIST with E filled (code conflict). */
+/* Would putting M clash with ANOTHER student's public endpoint, MAC, IP or (known)
+ * port? 0 or -EEXIST with E filled (code conflict). */
 int store_check_put(const struct store *s, const struct mapping *m, struct proto_error *e);
 /* Inserts or replaces M (call store_check_put first). */
 int store_put(struct store *s, const struct mapping *m);
@@ -28,7 +28,7 @@ int store_put(struct store *s, const struct mapping *m);
 int store_del(struct store *s, const char *student);
 
 /* Checks a full list on its own: no two entries with the same student, public endpoint,
- * MAC or IP. 0 or -EINVAL with E naming both positions. */
+ * MAC, IP or port. 0 or -EINVAL with E naming both positions. */
 int store_check_list(const struct mapping *maps, size_t n, struct proto_error *e);
 /* Replaces the whole content with MAPS (checked with store_check_list first). */
 int store_replace(struct store *s, const struct mapping *maps, size_t n);

@@ -38,6 +38,8 @@ lab_config() {
 
 lab_daemon_start() { # NAME BIN: starts BIN -d -c LAB_CONF inside the lab namespace
 	local name=$1 bin=$2
+	# A socket left by a daemon killed with -9 would make the readiness check lie.
+	rm -f "$LAB_DIR/run/$name.sock"
 	ip netns exec "$LAB_NS" "$bin" -d -c "$LAB_CONF" >>"$LAB_DIR/$name.log" 2>&1 &
 	echo $! >"$LAB_DIR/$name.pid"
 }
@@ -51,7 +53,7 @@ lab_daemon_stop() { # NAME [SIGNAL]
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	kill -KILL "$pid" 2>/dev/null
+	kill -KILL "$pid" 2>/dev/null || true
 	rm -f "$pidf"
 }
 

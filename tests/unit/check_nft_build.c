@@ -36,10 +36,15 @@ static void params_init(void)
 	params.dns = true;
 }
 
-static struct nlmsghdr *msg(uint16_t type)
+static struct nlmsghdr *msg_family(uint16_t type, uint16_t family)
 {
 	memset(buf, 0, sizeof(buf));
-	return nftnl_nlmsg_build_hdr(buf, type, NFPROTO_IPV4, NLM_F_CREATE | NLM_F_ACK, 1);
+	return nftnl_nlmsg_build_hdr(buf, type, family, NLM_F_CREATE | NLM_F_ACK, 1);
+}
+
+static struct nlmsghdr *msg(uint16_t type)
+{
+	return msg_family(type, NFPROTO_IPV4);
 }
 
 static struct mapping test_mapping(void)
@@ -52,6 +57,8 @@ static struct mapping test_mapping(void)
 	m.vm_port = 22;
 	inet_pton(AF_INET, "203.0.113.11", &m.public_ip);
 	m.public_port = 20017;
+	memcpy(m.mac, "\x52\x54\x00\x00\x00\x11", 6);
+	strcpy(m.port, "vl17");
 	return m;
 }
 
@@ -509,6 +516,251 @@ START_TEST(nft_set_size_leaves_room_for_growth)
 }
 END_TEST
 
+/* --- the bridge table ---------------------------------------------------- */
+
+/* The keys (NFT_PORT_KEY_LEN bytes each) of a NEWSETELEM message, walked with libmnl. */
+static size_t msg_port_keys(const struct nlmsghdr *nlh, uint8_t keys[][NFT_PORT_KEY_LEN],
+			    size_t max)
+{
+	const struct nlattr *list, *el, *a, *v;
+	size_t n = 0;
+
+	mnl_attr_for_each(list, nlh, sizeof(struct nfgenmsg)) {
+		if (mnl_attr_get_type(list) != NFTA_SET_ELEM_LIST_ELEMENTS)
+			continue;
+		mnl_attr_for_each_nested(el, list) {
+			mnl_attr_for_each_nested(a, el) {
+				if (mnl_attr_get_type(a) != NFTA_SET_ELEM_KEY)
+					continue;
+				mnl_attr_for_each_nested(v, a) {
+					ck_assert_uint_eq(mnl_attr_get_type(v), NFTA_DATA_VALUE);
+					ck_assert_uint_eq(mnl_attr_get_payload_len(v),
+							  NFT_PORT_KEY_LEN);
+					ck_assert_uint_lt(n, max);
+					memcpy(keys[n++], mnl_attr_get_payload(v),
+					       NFT_PORT_KEY_LEN);
+				}
+			}
+		}
+	}
+	return n;
+}
+
+START_TEST(nft_bridge_table_has_the_ip_tables_name_in_family_bridge)
+{
+	struct nftnl_table *t = nft_build_bridge_table(&params), *back = nftnl_table_alloc();
+	struct nlmsghdr *nlh = msg_family(NFT_MSG_NEWTABLE, NFPROTO_BRIDGE);
+
+	ck_assert_ptr_nonnull(t);
+	ck_assert_uint_eq(nftnl_table_get_u32(t, NFTNL_TABLE_FAMILY), NFPROTO_BRIDGE);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	ck_assert_int_eq(nftnl_table_nlmsg_parse(nlh, back), 0);
+	ck_assert_str_eq(nftnl_table_get_str(back, NFTNL_TABLE_NAME), "vlab");
+	ck_assert_uint_eq(nftnl_table_get_u32(back, NFTNL_TABLE_FAMILY), NFPROTO_BRIDGE);
+	nftnl_table_free(t);
+	nftnl_table_free(back);
+}
+END_TEST
+
+START_TEST(nft_port_set_is_keyed_ifname_ether_ipv4_in_the_bridge_family)
+{
+	struct nftnl_set *s = nft_build_port_set(&params), *b;
+	struct nftnl_set *ref = nft_build_port_set_ref(&params);
+	struct nftnl_set *map = nft_build_map(&params), *pub = nft_build_publics_set(&params);
+
+	ck_assert_ptr_nonnull(s);
+	/* nft.c takes the message header's family from the set */
+	ck_assert_uint_eq(nftnl_set_get_u32(s, NFTNL_SET_FAMILY), NFPROTO_BRIDGE);
+	ck_assert_uint_eq(nftnl_set_get_u32(ref, NFTNL_SET_FAMILY), NFPROTO_BRIDGE);
+	ck_assert(!nftnl_set_is_set(ref, NFTNL_SET_ID));
+	b = set_round_trip(s);
+	ck_assert_str_eq(nftnl_set_get_str(b, NFTNL_SET_NAME), NFT_PORTS_NAME);
+	ck_assert_str_eq(nftnl_set_get_str(b, NFTNL_SET_TABLE), "vlab");
+	ck_assert_uint_eq(nftnl_set_get_u32(b, NFTNL_SET_FLAGS), 0);
+	/* nft's ids: ifname 41, ether_addr 9, ipv4_addr 7, six bits each */
+	ck_assert_uint_eq(nftnl_set_get_u32(b, NFTNL_SET_KEY_TYPE), (41u << 12) | (9u << 6) | 7u);
+	ck_assert_uint_eq(nftnl_set_get_u32(b, NFTNL_SET_KEY_LEN), 16 + 8 + 4);
+	ck_assert(!nftnl_set_is_set(b, NFTNL_SET_DATA_TYPE));
+	/* ids are unique within a batch, and apply_full sends all three sets */
+	ck_assert_uint_ne(nftnl_set_get_u32(b, NFTNL_SET_ID), 0);
+	ck_assert_uint_ne(nftnl_set_get_u32(b, NFTNL_SET_ID), nftnl_set_get_u32(map, NFTNL_SET_ID));
+	ck_assert_uint_ne(nftnl_set_get_u32(b, NFTNL_SET_ID), nftnl_set_get_u32(pub, NFTNL_SET_ID));
+	nftnl_set_free(s);
+	nftnl_set_free(ref);
+	nftnl_set_free(b);
+	nftnl_set_free(map);
+	nftnl_set_free(pub);
+}
+END_TEST
+
+START_TEST(nft_port_key_pads_name_to_ifnamsiz_and_mac_to_eight_bytes)
+{
+	static const uint8_t want[NFT_PORT_KEY_LEN] = {
+		'v', 'l', '1', '7', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0x52, 0x54, 0, 0, 0, 0x11, 0, 0,
+		10, 64, 0, 2,
+	};
+	struct mapping m = test_mapping();
+	uint8_t out[NFT_PORT_KEY_LEN];
+
+	memset(out, 0xff, sizeof(out));
+	nft_encode_port_key(m.port, m.mac, m.ip, out);
+	ck_assert_mem_eq(out, want, sizeof(want));
+}
+END_TEST
+
+START_TEST(nft_port_elems_bind_port_to_mac_with_its_ip_and_zero_for_dhcp)
+{
+	struct mapping m = test_mapping();
+	struct nftnl_set *s = nft_build_port_set_ref(&params);
+	struct nlmsghdr *nlh = msg_family(NFT_MSG_NEWSETELEM, NFPROTO_BRIDGE);
+	uint8_t keys[4][NFT_PORT_KEY_LEN], want[NFT_PORT_KEY_LEN];
+	struct in_addr zero = { 0 };
+
+	ck_assert_int_eq(nft_build_port_elems(&m, s), NFT_PORT_ELEMS);
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	ck_assert_uint_eq(msg_port_keys(nlh, keys, 4), 2);
+	nft_encode_port_key("vl17", m.mac, m.ip, want);
+	ck_assert_mem_eq(keys[0], want, sizeof(want));
+	nft_encode_port_key("vl17", m.mac, zero, want);
+	ck_assert_mem_eq(keys[1], want, sizeof(want));
+	nftnl_set_free(s);
+}
+END_TEST
+
+START_TEST(nft_port_elems_of_a_mapping_without_port_are_none)
+{
+	struct mapping m = test_mapping();
+	struct nftnl_set *s = nft_build_port_set_ref(&params);
+	struct nlmsghdr *nlh = msg_family(NFT_MSG_NEWSETELEM, NFPROTO_BRIDGE);
+	uint8_t keys[4][NFT_PORT_KEY_LEN];
+
+	m.port[0] = '\0';
+	ck_assert_int_eq(nft_build_port_elems(&m, s), 0);
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	ck_assert_uint_eq(msg_port_keys(nlh, keys, 4), 0);
+	nftnl_set_free(s);
+}
+END_TEST
+
+START_TEST(nft_bridge_chain_filters_on_bridge_prerouting_at_filter_priority)
+{
+	struct nftnl_chain *c = nft_build_bridge_chain(&params), *b = nftnl_chain_alloc();
+	struct nlmsghdr *nlh = msg_family(NFT_MSG_NEWCHAIN, NFPROTO_BRIDGE);
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(nftnl_chain_get_u32(c, NFTNL_CHAIN_FAMILY), NFPROTO_BRIDGE);
+	nftnl_chain_nlmsg_build_payload(nlh, c);
+	ck_assert_int_eq(nftnl_chain_nlmsg_parse(nlh, b), 0);
+	ck_assert_str_eq(nftnl_chain_get_str(b, NFTNL_CHAIN_NAME), NFT_BRIDGE_CHAIN);
+	ck_assert_str_eq(nftnl_chain_get_str(b, NFTNL_CHAIN_TABLE), "vlab");
+	ck_assert_str_eq(nftnl_chain_get_str(b, NFTNL_CHAIN_TYPE), "filter");
+	ck_assert_uint_eq(nftnl_chain_get_u32(b, NFTNL_CHAIN_HOOKNUM), 0); /* NF_BR_PRE_ROUTING */
+	ck_assert_int_eq(nftnl_chain_get_s32(b, NFTNL_CHAIN_PRIO), -200);
+	ck_assert_uint_eq(nftnl_chain_get_u32(b, NFTNL_CHAIN_POLICY), NF_ACCEPT);
+	nftnl_chain_free(c);
+	nftnl_chain_free(b);
+}
+END_TEST
+
+/* Expects expression N of R to be a lookup in port_addrs of NFT_REG_1, and the three
+ * before it to load iifname, a MAC (BASE+MAC_OFF) and an IPv4 address (network header
+ * + IP_OFF) into the registers nft uses for that concatenation. */
+static void assert_port_lookup(struct nftnl_rule *r, int n, uint32_t base, uint32_t mac_off,
+			       uint32_t ip_off)
+{
+	struct nftnl_expr *e = rule_expr(r, n - 3);
+
+	ck_assert_uint_eq(nftnl_expr_get_u32(e, NFTNL_EXPR_META_KEY), NFT_META_IIFNAME);
+	ck_assert_uint_eq(nftnl_expr_get_u32(e, NFTNL_EXPR_META_DREG), NFT_REG_1);
+	e = rule_expr(r, n - 2);
+	ck_assert_uint_eq(nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_BASE), base);
+	ck_assert_uint_eq(nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET), mac_off);
+	ck_assert_uint_eq(nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_LEN), 6);
+	ck_assert_uint_eq(nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_DREG), NFT_REG_2);
+	e = rule_expr(r, n - 1);
+	ck_assert_uint_eq(nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_BASE),
+			  NFT_PAYLOAD_NETWORK_HEADER);
+	ck_assert_uint_eq(nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET), ip_off);
+	ck_assert_uint_eq(nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_LEN), 4);
+	ck_assert_uint_eq(nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_DREG), NFT_REG32_06);
+	e = rule_expr(r, n);
+	ck_assert_str_eq(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "lookup");
+	ck_assert_str_eq(nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET), NFT_PORTS_NAME);
+	ck_assert_uint_eq(nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_SREG), NFT_REG_1);
+	ck_assert(!nftnl_expr_is_set(e, NFTNL_EXPR_LOOKUP_DREG));
+	ck_assert(!nftnl_expr_is_set(e, NFTNL_EXPR_LOOKUP_FLAGS) ||
+		  nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_FLAGS) == 0);
+}
+
+static uint32_t verdict_of(struct nftnl_rule *r, int n)
+{
+	return nftnl_expr_get_u32(rule_expr(r, n), NFTNL_EXPR_IMM_VERDICT);
+}
+
+START_TEST(nft_bridge_rules_pass_other_ports_check_student_sources_then_drop)
+{
+	struct nftnl_rule *rules[NFT_BUILD_MAX_BRIDGE_RULES], *b[NFT_BUILD_MAX_BRIDGE_RULES];
+	char kinds[NFT_BUILD_MAX_BRIDGE_RULES][256];
+	const uint8_t *data;
+	uint32_t len = 0;
+	int n, i;
+
+	n = nft_build_bridge_rules(&params, rules, NFT_BUILD_MAX_BRIDGE_RULES);
+	ck_assert_int_eq(n, 5);
+	for (i = 0; i < n; i++) {
+		ck_assert_uint_eq(nftnl_rule_get_u32(rules[i], NFTNL_RULE_FAMILY), NFPROTO_BRIDGE);
+		b[i] = rule_round_trip(rules[i]);
+		ck_assert_str_eq(nftnl_rule_get_str(b[i], NFTNL_RULE_TABLE), "vlab");
+		ck_assert_str_eq(nftnl_rule_get_str(b[i], NFTNL_RULE_CHAIN), NFT_BRIDGE_CHAIN);
+		rule_kinds(b[i], kinds[i], sizeof(kinds[i]));
+		nftnl_rule_free(rules[i]);
+	}
+
+	/* 0: a port not named "vl*" is not a student's: compare the prefix only */
+	ck_assert_str_eq(kinds[0], "meta,cmp,immediate");
+	ck_assert_uint_eq(nftnl_expr_get_u32(rule_expr(b[0], 1), NFTNL_EXPR_CMP_OP), NFT_CMP_NEQ);
+	data = nftnl_expr_get(rule_expr(b[0], 1), NFTNL_EXPR_CMP_DATA, &len);
+	ck_assert_uint_eq(len, strlen(MAPPING_TAP_PREFIX));
+	ck_assert_mem_eq(data, MAPPING_TAP_PREFIX, len);
+	ck_assert_uint_eq(verdict_of(b[0], 2), (uint32_t)NF_ACCEPT);
+
+	/* 1: DHCP from 0.0.0.0, from the port's own MAC */
+	ck_assert_str_eq(kinds[1], "meta,cmp,payload,cmp,meta,cmp,payload,cmp,"
+				   "meta,payload,payload,lookup,immediate");
+	ck_assert_uint_eq(nftnl_expr_get_u32(rule_expr(b[1], 0), NFTNL_EXPR_META_KEY),
+			  NFT_META_PROTOCOL);
+	data = nftnl_expr_get(rule_expr(b[1], 7), NFTNL_EXPR_CMP_DATA, &len);
+	ck_assert_uint_eq(len, 4);
+	ck_assert_uint_eq(data[1], 68);
+	ck_assert_uint_eq(data[3], 67);
+	assert_port_lookup(b[1], 11, NFT_PAYLOAD_LL_HEADER, 6, 12);
+	ck_assert_uint_eq(verdict_of(b[1], 12), (uint32_t)NF_ACCEPT);
+
+	/* 2: any other IPv4 source must be the port's MAC . IP */
+	ck_assert_str_eq(kinds[2], "meta,cmp,payload,cmp,meta,payload,payload,lookup,immediate");
+	ck_assert_uint_eq(nftnl_expr_get_u32(rule_expr(b[2], 3), NFTNL_EXPR_CMP_OP), NFT_CMP_NEQ);
+	assert_port_lookup(b[2], 7, NFT_PAYLOAD_LL_HEADER, 6, 12);
+
+	/* 3: ARP: frame source and sender MAC, with the sender IP, both the port's */
+	ck_assert_str_eq(kinds[3], "payload,cmp,payload,cmp,payload,cmp,"
+				   "meta,payload,payload,lookup,meta,payload,payload,lookup,immediate");
+	data = nftnl_expr_get(rule_expr(b[3], 1), NFTNL_EXPR_CMP_DATA, &len);
+	ck_assert_uint_eq(len, 2);
+	ck_assert_uint_eq(data[0], 0x08);
+	ck_assert_uint_eq(data[1], 0x06);
+	assert_port_lookup(b[3], 9, NFT_PAYLOAD_LL_HEADER, 6, 14);
+	assert_port_lookup(b[3], 13, NFT_PAYLOAD_NETWORK_HEADER, 8, 14);
+
+	/* 4: everything else from a student port */
+	ck_assert_str_eq(kinds[4], "immediate");
+	ck_assert_uint_eq(verdict_of(b[4], 0), (uint32_t)NF_DROP);
+	for (i = 0; i < n; i++)
+		nftnl_rule_free(b[i]);
+	ck_assert_int_eq(nft_build_bridge_rules(&params, rules, 4), -ENOSPC);
+}
+END_TEST
+
 Suite *make_nft_build_suite(void); /* called by check_all.c */
 
 Suite *make_nft_build_suite(void)
@@ -532,6 +784,13 @@ Suite *make_nft_build_suite(void)
 	tcase_add_test(tc, nft_masquerade_matches_subnet_like_nft);
 	tcase_add_test(tc, nft_rules_refuse_bad_input);
 	tcase_add_test(tc, nft_set_size_leaves_room_for_growth);
+	tcase_add_test(tc, nft_bridge_table_has_the_ip_tables_name_in_family_bridge);
+	tcase_add_test(tc, nft_port_set_is_keyed_ifname_ether_ipv4_in_the_bridge_family);
+	tcase_add_test(tc, nft_port_key_pads_name_to_ifnamsiz_and_mac_to_eight_bytes);
+	tcase_add_test(tc, nft_port_elems_bind_port_to_mac_with_its_ip_and_zero_for_dhcp);
+	tcase_add_test(tc, nft_port_elems_of_a_mapping_without_port_are_none);
+	tcase_add_test(tc, nft_bridge_chain_filters_on_bridge_prerouting_at_filter_priority);
+	tcase_add_test(tc, nft_bridge_rules_pass_other_ports_check_student_sources_then_drop);
 	suite_add_tcase(s, tc);
 	return s;
 }
