@@ -179,3 +179,10 @@ FORCE:
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# `make fuzz`: builds the libFuzzer targets (fuzz/, clang) and runs each for FUZZ_SECONDS,
+# two at a time; crashing inputs are kept in $(BUILD)/fuzz/crashes/.
+FUZZ_SECONDS ?= 600
+fuzz:
+	$(Q)BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=2 fuzz/run
+.PHONY: fuzz

@@ -14,8 +14,12 @@
 #include "common/student.h"
 
 static const char usage[] =
-	"usage: labctl enrol --csv FILE [--class C]\n"
-	"       labctl enrol ID --name NAME --key FILE [--key FILE...] [--email E] [--class C]\n";
+	"usage: labctl enrol --csv FILE [--class C] [--no-start]\n"
+	"       labctl enrol ID --name NAME --key FILE [--key FILE...] [--email E] [--class C]\n"
+	"                   [--no-start]\n";
+
+/* --no-start: create and define the VMs but leave them off (start them later). */
+static bool enrol_no_start;
 
 #define MAX_KEY_FILES SSHKEY_LIST_MAX
 
@@ -165,6 +169,8 @@ static int send_rows(const char *path, const char *cls, const struct student_rec
 			goto nomem;
 		}
 	}
+	if (enrol_no_start && cli_add(req, "start", json_object_new_boolean(0)) < 0)
+		goto nomem;
 	if (cls != NULL && cli_add_string(req, "class", cls) < 0)
 		goto nomem;
 	ret = cli_request(req, &reply, true);
@@ -235,12 +241,14 @@ out:
 
 int enrol_main(int argc, char **argv)
 {
+	enrol_no_start = false;
 	static const struct option opts[] = {
 		{ "csv", required_argument, NULL, 'r' },
 		{ "class", required_argument, NULL, 'C' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "email", required_argument, NULL, 'e' },
 		{ "key", required_argument, NULL, 'k' },
+		{ "no-start", no_argument, NULL, 'S' },
 		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -265,6 +273,9 @@ int enrol_main(int argc, char **argv)
 			break;
 		case 'e':
 			email = optarg;
+			break;
+		case 'S':
+			enrol_no_start = true;
 			break;
 		case 'k':
 			if (n_keys == MAX_KEY_FILES) {

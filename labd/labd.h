@@ -119,6 +119,7 @@ enum task_kind { TASK_CREATE, TASK_RESET, TASK_REMOVE, TASK_START, TASK_STOP, TA
 		 TASK_SEED, TASK_REPAIR };
 const char *task_kind_name(enum task_kind k);
 /* Queues a task for STUDENT (its allocation and record are read from the database now).
+ * FORCE: for stop, no graceful shutdown; for create, define only (leave the VM off).
  * R may be NULL (internal: reconcile, crash restart). Returns 0, or -EBUSY/-ENOENT... with
  * ERR filled, in which case nothing was queued. */
 int task_submit(struct labd *l, enum task_kind kind, const char *student, bool force,

@@ -152,11 +152,12 @@ static int op_enrol(struct op_ctx *x)
 	char msg[512];
 	size_t n, i, ok_rows = 0;
 	int ret = -EINVAL;
-	bool began = false;
+	bool began = false, start = true;
 
 	if (!cls)
 		return -EINVAL;
-	if (proto_get_array(x->req, "students", true, &rows, &x->e) < 0)
+	if (proto_get_array(x->req, "students", true, &rows, &x->e) < 0 ||
+	    proto_get_bool(x->req, "start", false, &start, &x->e) < 0)
 		return -EINVAL;
 	n = json_object_array_length(rows);
 	if (n == 0) {
@@ -291,7 +292,8 @@ static int op_enrol(struct op_ctx *x)
 	x->c->busy = r;
 	log_info("enrol: %zu students in class %s (uid %u)", n, cls->name, (unsigned)x->c->peer.uid);
 	for (i = 0; i < n; i++) {
-		if (task_submit(l, TASK_CREATE, recs[i].id, false, r, msg, sizeof(msg)) < 0)
+		/* The flag of a create task means "define only, leave it off". */
+		if (task_submit(l, TASK_CREATE, recs[i].id, !start, r, msg, sizeof(msg)) < 0)
 			request_fail_now(l, r, recs[i].id, -EIO, msg);
 	}
 	ret = 1;

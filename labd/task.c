@@ -231,7 +231,7 @@ static void task_run(struct job *j)
 		virt_dom_remove(t->virt, t->domain);
 		if ((ret = task_make_disks(t)) < 0 || (ret = task_define(t)) < 0)
 			goto undo;
-		if ((ret = virt_dom_start(t->virt, t->domain)) < 0) {
+		if (!t->force && (ret = virt_dom_start(t->virt, t->domain)) < 0) {
 			task_fail(t, ret, "starting the VM");
 			goto undo;
 		}

@@ -12,14 +12,15 @@
  *     count            nft_map_count
  *     exists           nft_table_exists
  *     teardown         nft_teardown
- *     monitor          open the monitor, run `nft flush ruleset`, report what it saw
+ *     monitor [CMD]    open the monitor, run CMD (default `nft flush ruleset`), report
+ *                      what it saw
  *     dup              nft_sync with a duplicated key: must fail, prints the error
  *
  * NFT_MONITOR=1 in the environment: apply, sync and putdel run with the monitor open, as
  * netd runs them.
  *
  * Mapping i: VM 10.64.0.0/18 + 2 + i port 22, public 203.0.113.(10 + i % 2) port
- * 20000 + i / 2.
+ * 20000 + i / 2, bridge port "vl<i + 1>", MAC 52:54:00:00:(i + 1) as labd derives them.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -44,7 +45,9 @@ static struct mapping mapping_for(unsigned i)
 	m.public_port = (uint16_t)(20000 + i / 2);
 	m.mac[0] = 0x52;
 	m.mac[1] = 0x54;
-	m.mac[5] = (uint8_t)i;
+	m.mac[4] = (uint8_t)((i + 1) >> 8);
+	m.mac[5] = (uint8_t)(i + 1);
+	snprintf(m.port, sizeof(m.port), MAPPING_TAP_PREFIX "%u", i + 1);
 	return m;
 }
 
@@ -207,6 +210,7 @@ int main(int argc, char **argv)
 		check(n, nft_teardown(n), "nft_teardown");
 		printf("teardown ok\n");
 	} else if (strcmp(cmd, "monitor") == 0) {
+		const char *what = ai < argc ? argv[ai] : "nft flush ruleset";
 		struct pollfd pfd;
 		int own, seen = 0;
 
@@ -216,8 +220,8 @@ int main(int argc, char **argv)
 		/* our own rebuild must not count as "changed under us" */
 		check(n, nft_apply_full(n, NULL, 0), "nft_apply_full");
 		own = poll(&pfd, 1, 200) > 0 ? check(n, nft_monitor_read(n), "monitor") : 0;
-		if (system("nft flush ruleset") != 0)
-			fatalx("nft flush ruleset failed");
+		if (system(what) != 0)
+			fatalx("%s failed", what);
 		if (poll(&pfd, 1, 2000) > 0)
 			seen = nft_monitor_read(n);
 		printf("monitor: own=%d flush=%d exists=%d\n", own, seen,

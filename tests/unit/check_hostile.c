@@ -83,6 +83,9 @@ struct hostile {
 #define M_VP(v)   MAP("\"alice\"", "\"52:54:00:00:00:05\"", "\"10.77.0.6\"", v, "\"203.0.113.10\"", "20005")
 #define M_PUB(v)  MAP("\"alice\"", "\"52:54:00:00:00:05\"", "\"10.77.0.6\"", "22", v, "20005")
 #define M_PP(v)   MAP("\"alice\"", "\"52:54:00:00:00:05\"", "\"10.77.0.6\"", "22", "\"203.0.113.10\"", v)
+#define MAP_PORT(v) \
+	"{\"student\":\"alice\",\"mac\":\"52:54:00:00:00:05\",\"ip\":\"10.77.0.6\",\"vm_port\":22," \
+	"\"public_ip\":\"203.0.113.10\",\"public_port\":20005,\"port\":" v "}"
 #define PUT(m)    "{\"v\":1,\"op\":\"put\",\"id\":9,\"mapping\":" m "}"
 #define SYNC(ms)  "{\"v\":1,\"op\":\"sync\",\"mappings\":[" ms "]}"
 #define ROW(id, keys) "{\"line\":2,\"id\":" id ",\"ssh_keys\":" keys "}"
@@ -171,6 +174,13 @@ static const struct hostile hostile[] = {
 	BADPUT(M_MAC("\"01:54:00:00:00:05\""), "not a unicast"),
 	BADPUT(M_MAC("\"00:00:00:00:00:00\""), "not a unicast"),
 	BADPUT(M_MAC("\"52:54:00:00:00:0g\""), "MAC address"),
+	/* the optional bridge port */
+	BADPUT(MAP_PORT("\"eth0\""), "field 'port'"),
+	BADPUT(MAP_PORT("\"vl1;reboot\""), "field 'port'"),
+	BADPUT(MAP_PORT("\"vl/../x\""), "field 'port'"),
+	BADPUT(MAP_PORT("\"vl0123456789abcd\""), "field 'port'"),
+	BADPUT(MAP_PORT("\"vl7\\u0000x\""), "field 'port'"),
+	BADPUT(MAP_PORT("7"), "field 'port': expected a string"),
 	/* netd sync */
 	{ ST_SYNC, "{\"v\":1,\"op\":\"sync\",\"mappings\":\"all\"}", 0, PROTO_E_INVALID, "expected an array" },
 	BADSYNC("1", "mappings[0]"),
@@ -335,6 +345,7 @@ START_TEST(hostile_table_baseline_is_accepted)
 		{ ST_PUT, PUT(M_IP("\"10.77.15.254\"")), 0, NULL, NULL },
 		{ ST_PUT, PUT(M_PUB("\"203.0.113.11\"")), 0, NULL, NULL },
 		{ ST_PUT, PUT(M_VP("65535")), 0, NULL, NULL },
+		{ ST_PUT, PUT(MAP_PORT("\"vl7\"")), 0, NULL, NULL },
 		{ ST_SYNC, SYNC(M_ST("\"a\"")), 0, NULL, NULL },
 		{ ST_ENROL, ENROL(ROW("\"bob_2\"", "\"" KEY "\\r\\n\"")), 0, NULL, NULL },
 	};

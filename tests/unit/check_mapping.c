@@ -95,6 +95,49 @@ START_TEST(mapping_roundtrip_json)
 }
 END_TEST
 
+START_TEST(mapping_port_is_optional_and_round_trips)
+{
+	struct proto_error e;
+	struct mapping m, back;
+	json_object *o;
+
+	good_mapping(&m);
+	ck_assert_str_eq(m.port, "");
+	ck_assert_int_eq(from_good_with("port", "\"vl17\"", &m, &e), 0);
+	ck_assert_str_eq(m.port, "vl17");
+	o = mapping_to_json(&m);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_ptr_nonnull(strstr(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+				     ",\"port\":\"vl17\"}"));
+	ck_assert_int_eq(mapping_from_json(o, &back, &e), 0);
+	ck_assert_mem_eq(&back, &m, sizeof(m));
+	json_object_put(o);
+}
+END_TEST
+
+START_TEST(mapping_refuses_bad_port)
+{
+	static const char *const bad[] = {
+		"\"\"", "\"eth0\"", "\"v1\"", "\"vl1234567890abcd\"", "\"vl 1\"", "\"VL1\"",
+		"\"vl1;\"", "\"vl/1\"", "7", "null",
+	};
+	struct proto_error e;
+	struct mapping m;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(from_good_with("port", bad[i], &m, &e) == -EINVAL, "accepted %s",
+			      bad[i]);
+		ck_assert_ptr_nonnull(strstr(e.message, "'port'"));
+	}
+	/* 15 characters is the longest interface name */
+	ck_assert_int_eq(from_good_with("port", "\"vl1234567890abc\"", &m, &e), 0);
+	ck_assert_str_eq(m.port, "vl1234567890abc");
+	ck_assert(mapping_port_valid("vl-a_9"));
+	ck_assert(!mapping_port_valid("lv1"));
+}
+END_TEST
+
 START_TEST(mapping_refuses_unknown_field)
 {
 	struct proto_error e;
@@ -306,6 +349,8 @@ Suite *make_mapping_suite(void)
 	tcase_add_checked_fixture(tc, setup_conf, NULL);
 	tcase_add_test(tc, mapping_parses_valid_json);
 	tcase_add_test(tc, mapping_roundtrip_json);
+	tcase_add_test(tc, mapping_port_is_optional_and_round_trips);
+	tcase_add_test(tc, mapping_refuses_bad_port);
 	tcase_add_test(tc, mapping_refuses_unknown_field);
 	tcase_add_test(tc, mapping_refuses_missing_field);
 	tcase_add_test(tc, mapping_refuses_port_zero);
