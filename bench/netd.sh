@@ -109,8 +109,9 @@ lab_conf() {
 }
 
 # lab_up S: namespaces labS, inetS, vmS as in tests/netns/netd.sh, netd (the plain build)
-# in labS with its files under $T_DIR/labS, vm0's stand-in with mapping 0's MAC and IP
-# (set statically: DHCP is not what is measured). Sets NETD_PID_S (S empty or 1).
+# in labS with its files under $T_DIR/labS, vm0's stand-in with mapping 0's MAC and IP on
+# mapping 0's tap vl1 (set statically: DHCP is not what is measured). Sets NETD_PID_S (S
+# empty or 1).
 lab_up() {
 	local s=$1 dir=$T_DIR/lab$1 l=$P-lab$1 i=$P-inet$1 v=$P-vm$1 pid
 	lab_conf "$dir"
@@ -133,9 +134,9 @@ lab_up() {
 	[ -n "$pid" ] && [ -d "/proc/$pid" ] || return 1
 	printf -v "NETD_PID_$s" '%s' "$pid"
 
-	ip -n "$l" link add v0 type veth peer name eth0 netns "$v" &&
-	ip -n "$l" link set v0 master labbr0 up &&
-	bridge -n "$l" link set dev v0 isolated on &&
+	ip -n "$l" link add vl1 type veth peer name eth0 netns "$v" &&
+	ip -n "$l" link set vl1 master labbr0 up &&
+	bridge -n "$l" link set dev vl1 isolated on &&
 	ip -n "$v" link set eth0 address "$VM_MAC" up &&
 	ip -n "$v" addr add "$VM_IP/18" dev eth0 &&
 	ip -n "$v" route add default via 10.80.0.1 || return 1
@@ -392,8 +393,9 @@ subscribed in the lab namespace:
 $(for p in json_parse validate conflicts nft_sync store_replace reply total; do phase_row $p; done)
 
 json_parse is json-c's parse of the request line; validate is \`mapping_from_json\` +
-\`mapping_check\` per mapping; conflicts is \`store_check_list\` (a temporary store with its four
-hash indexes); nft_sync builds the batch (flush both sets, add 2 x $N elements) and waits
+\`mapping_check\` per mapping; conflicts is \`store_check_list\` (a temporary store with its five
+hash indexes); nft_sync builds the batch (flush the map and the bridge table's port set, add
+$N map elements and 2 x $N port elements) and waits
 for the kernel's ACKs; store_replace builds the new store; reply includes freeing the request's
 JSON tree. netd's round trip adds reading the request from the socket in 64 KiB steps and
 the two generation-id requests around its monitor's quiet window.

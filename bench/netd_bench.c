@@ -117,6 +117,8 @@ static int bench_mapping(const struct lab_conf *c, size_t i, unsigned variant, s
 	m->vm_port = 22;
 	m->public_ip = p->addr;
 	m->public_port = (uint16_t)port;
+	/* labd's tap for index I + 1: netd installs the port's anti-spoofing elements too */
+	snprintf(m->port, sizeof(m->port), MAPPING_TAP_PREFIX "%u", (unsigned)(i + 1));
 	return 0;
 }
 

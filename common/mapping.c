@@ -22,8 +22,9 @@ static const char *quote_str(const char *s, char out[QUOTE_MAX + 4])
 
 	if (n <= QUOTE_MAX)
 		return s;
-	memcpy(out, s, QUOTE_MAX);
-	memcpy(out + QUOTE_MAX, "...", 4);
+	n = proto_utf8_cut(s, QUOTE_MAX);
+	memcpy(out, s, n);
+	memcpy(out + n, "...", 4);
 	return out;
 }
 

@@ -18,16 +18,38 @@
 #define SEND_TIMEOUT_MS 10000    /* a peer that stops reading must not wedge a daemon */
 #define OP_MAX_LEN 32
 
+size_t proto_utf8_cut(const char *s, size_t len)
+{
+	size_t start = len, need;
+	unsigned char lead;
+
+	/* Back up over continuation bytes (10xxxxxx) to the last lead byte ... */
+	while (start > 0 && ((unsigned char)s[start - 1] & 0xc0) == 0x80 && len - start < 3)
+		start--;
+	if (start == 0)
+		return len;
+	lead = (unsigned char)s[start - 1];
+	if (lead < 0x80)
+		return len;
+	/* ... and drop its sequence if it is not complete. */
+	need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+	return len - (start - 1) < need ? start - 1 : len;
+}
+
 void proto_error_set(struct proto_error *e, const char *code, const char *fmt, ...)
 {
 	va_list ap;
+	int n;
 
 	if (e == NULL)
 		return;
 	e->code = code;
 	va_start(ap, fmt);
-	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	n = vsnprintf(e->message, sizeof(e->message), fmt, ap);
 	va_end(ap);
+	/* A message cut at the buffer's end must still be valid UTF-8 on the wire. */
+	if (n >= (int)sizeof(e->message))
+		e->message[proto_utf8_cut(e->message, sizeof(e->message) - 1)] = '\0';
 }
 
 /* A JSON value as a short quotable string: "\"abc\"", "12", "[1,2]", cut with "...". */
@@ -43,8 +65,9 @@ static const char *quote_value(json_object *v, char out[QUOTE_MAX + 4])
 	if (n <= QUOTE_MAX) {
 		memcpy(out, s, n + 1);
 	} else {
-		memcpy(out, s, QUOTE_MAX);
-		memcpy(out + QUOTE_MAX, "...", 4);
+		n = proto_utf8_cut(s, QUOTE_MAX);
+		memcpy(out, s, n);
+		memcpy(out + n, "...", 4);
 	}
 	return out;
 }
@@ -248,6 +271,12 @@ static bool op_valid(const char *s)
 	return strspn(s, "abcdefghijklmnopqrstuvwxyz-") == n;
 }
 
+/* A JSON string may carry \u0000; C code would silently cut it there. */
+static bool string_has_nul(json_object *v)
+{
+	return (size_t)json_object_get_string_len(v) != strlen(json_object_get_string(v));
+}
+
 int proto_parse_request(const char *line, size_t len, json_object **req, const char **op,
 			int64_t *id, struct proto_error *e)
 {
@@ -265,9 +294,12 @@ int proto_parse_request(const char *line, size_t len, json_object **req, const c
 
 	/* The id first, so that every later error can be tied to the request. */
 	if (json_object_object_get_ex(o, "id", &v)) {
-		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0) {
-			proto_error_set(e, PROTO_E_INVALID, "field 'id': expected an integer >= 0, "
-					"got %s", quote_value(v, q));
+		/* 2^53 - 1 at most: every JSON implementation can echo it exactly, and a
+		 * larger number that json-c clamped is never taken for another id. */
+		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0 ||
+		    json_object_get_int64(v) > PROTO_ID_MAX) {
+			proto_error_set(e, PROTO_E_INVALID, "field 'id': expected an integer in "
+					"0..%lld, got %s", (long long)PROTO_ID_MAX, quote_value(v, q));
 			goto out;
 		}
 		*id = json_object_get_int64(v);
@@ -290,7 +322,8 @@ int proto_parse_request(const char *line, size_t len, json_object **req, const c
 				"of [a-z-]{1,%d})", OP_MAX_LEN);
 		goto out;
 	}
-	if (!json_object_is_type(v, json_type_string) || !op_valid(json_object_get_string(v))) {
+	if (!json_object_is_type(v, json_type_string) || !op_valid(json_object_get_string(v)) ||
+	    string_has_nul(v)) {
 		proto_error_set(e, PROTO_E_INVALID, "field 'op': expected a string of "
 				"[a-z-]{1,%d}, got %s", OP_MAX_LEN, quote_value(v, q));
 		goto out;
@@ -339,6 +372,11 @@ int proto_get_string(json_object *o, const char *key, bool required, const char 
 		return r;
 	if (!json_object_is_type(v, json_type_string))
 		return field_wrong(key, "a string", v, e);
+	/* "al\u0000ice" would read as "al" everywhere C strings go. */
+	if (string_has_nul(v)) {
+		proto_error_set(e, PROTO_E_INVALID, "field '%s': contains a NUL character", key);
+		return -EINVAL;
+	}
 	*out = json_object_get_string(v);
 	return 0;
 }

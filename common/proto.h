@@ -19,6 +19,7 @@
 #define PROTO_VERSION 1
 #define PROTO_MAX_LINE (16u << 20)   /* a sync of 10k mappings is ~1.3 MiB */
 #define PROTO_MAX_DEPTH 16           /* json-c tokener depth: deep JSON is refused */
+#define PROTO_ID_MAX ((1LL << 53) - 1) /* largest request id */
 
 /* Error codes on the wire (error.code). */
 #define PROTO_E_PARSE     "parse"      /* not JSON, not an object, too deep, too long */
@@ -39,6 +40,10 @@ struct proto_error {
 
 void proto_error_set(struct proto_error *e, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* The longest prefix of S[0..LEN) that does not end inside a UTF-8 sequence (for cutting
+ * quoted values and messages without producing invalid UTF-8). */
+size_t proto_utf8_cut(const char *s, size_t len);
 
 /* A growing input buffer that yields complete lines (without the '\n'). */
 struct linebuf {

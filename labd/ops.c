@@ -141,6 +141,47 @@ static void request_fail_now(struct labd *l, struct request *r, const char *stud
 								   : PROTO_E_INTERNAL, msg);
 }
 
+static bool str_same(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+/* Is REC exactly what S already is (same class, name, email and keys)? */
+static bool enrol_same_row(const struct conf_class *cls, const struct student_rec *rec,
+			   const struct db_student *s)
+{
+	char *keys = keys_join(rec->keys, rec->n_keys);
+	bool same = keys && strcmp(keys, s->keys) == 0 && strcmp(cls->name, s->class) == 0 &&
+		    str_same(rec->name, s->name) && str_same(rec->email, s->email);
+
+	free(keys);
+	return same;
+}
+
+/* A row of a re-run enrol whose student exists: done when it is ready (started, unless
+ * the enrol says --no-start); busy while a creation (e.g. reconcile's) is in flight. */
+static void enrol_finish_existing(struct labd *l, struct request *r, const char *id, bool start)
+{
+	struct db_alloc a = { 0 };
+	char msg[512];
+	int ret = db_alloc_get(l->db, id, &a);
+
+	if (ret < 0) {
+		snprintf(msg, sizeof(msg), "'%s' is enrolled but has no allocation (see labd's log)",
+			 id);
+		request_fail_now(l, r, id, -EIO, msg);
+	} else if (a.state != DB_ALLOC_READY) {
+		snprintf(msg, sizeof(msg), "'%s' is %s; run the enrol again when that finished", id,
+			 a.state == DB_ALLOC_CREATING ? "still being created" : "being removed");
+		request_fail_now(l, r, id, -EBUSY, msg);
+	} else if (!start) {
+		request_progress(l, r, id, 0, NULL, NULL);
+	} else if ((ret = task_submit(l, TASK_START, id, false, r, msg, sizeof(msg))) < 0) {
+		request_fail_now(l, r, id, ret, msg);
+	}
+	db_alloc_free(&a);
+}
+
 static int op_enrol(struct op_ctx *x)
 {
 	struct labd *l = x->l;
@@ -150,9 +191,9 @@ static int op_enrol(struct op_ctx *x)
 	json_object *rows;
 	struct request *r = NULL;
 	char msg[512];
-	size_t n, i, ok_rows = 0;
+	size_t n, i, ok_rows = 0, n_new = 0;
 	int ret = -EINVAL;
-	bool began = false, start = true;
+	bool began = false, start = true, *already = NULL;
 
 	if (!cls)
 		return -EINVAL;
@@ -203,18 +244,31 @@ static int op_enrol(struct op_ctx *x)
 		proto_error_set(&x->e, PROTO_E_INTERNAL, "out of memory");
 		goto out;
 	}
+	already = calloc(n, sizeof(*already));
+	if (!already) {
+		proto_error_set(&x->e, PROTO_E_INTERNAL, "out of memory");
+		ret = -ENOMEM;
+		goto out;
+	}
 	for (i = 0; i < n; i++) {
 		struct db_student s = { 0 };
 
 		if (!recs[i].id)
 			continue;
 		if (db_student_get(l->db, recs[i].id, &s) == 0) {
-			student_errors_add(&errs, recs[i].line, "'%s' is already enrolled (class %s)",
-					   recs[i].id, s.class);
+			/* The same row again (an enrol re-run after an error or a crash) is
+			 * done already; a different one is a mistake. */
+			if (enrol_same_row(cls, &recs[i], &s))
+				already[i] = true;
+			else
+				student_errors_add(&errs, recs[i].line, "'%s' is already enrolled "
+						   "(class %s)", recs[i].id, s.class);
 			db_student_free(&s);
 		}
+		if (!already[i])
+			n_new++;
 	}
-	if (alloc_check_batch(l->ipool, l->epool, (uint32_t)n, msg, sizeof(msg)) < 0)
+	if (alloc_check_batch(l->ipool, l->epool, (uint32_t)n_new, msg, sizeof(msg)) < 0)
 		student_errors_add(&errs, 0, "%s", msg);
 	student_errors_sort(&errs);
 	for (i = 0; i < errs.n; i++)
@@ -225,12 +279,12 @@ static int op_enrol(struct op_ctx *x)
 		goto out;
 	}
 
-	/* 3. Allocate everyone in one transaction. */
-	ret = db_begin(l->db);
+	/* 3. Allocate everyone new in one transaction. */
+	ret = n_new ? db_begin(l->db) : 0;
 	if (ret < 0)
 		goto dberr;
-	began = true;
-	for (i = 0; i < n; i++) {
+	began = n_new > 0;
+	for (i = 0; i < n && n_new; i++) {
 		struct db_student s = { 0 };
 		struct db_alloc a = { 0 };
 		struct alloc_endpoint ep;
@@ -239,8 +293,11 @@ static int op_enrol(struct op_ctx *x)
 		uint32_t idx;
 		char ipbuf[INET_ADDRSTRLEN], pubbuf[INET_ADDRSTRLEN], macbuf[ADDR_MAC_STRLEN];
 		char dom[64], ov[64], sd[64];
-		char *keys = keys_join(recs[i].keys, recs[i].n_keys);
+		char *keys;
 
+		if (already[i])
+			continue;
+		keys = keys_join(recs[i].keys, recs[i].n_keys);
 		if (!keys) {
 			ret = -ENOMEM;
 			goto dberr;
@@ -277,7 +334,7 @@ static int op_enrol(struct op_ctx *x)
 					ep.port, cls->name)) < 0)
 			goto dberr;
 	}
-	ret = db_commit(l->db);
+	ret = began ? db_commit(l->db) : 0;
 	if (ret < 0)
 		goto dberr;
 	began = false;
@@ -290,11 +347,18 @@ static int op_enrol(struct op_ctx *x)
 		goto out;
 	}
 	x->c->busy = r;
-	log_info("enrol: %zu students in class %s (uid %u)", n, cls->name, (unsigned)x->c->peer.uid);
+	log_info("enrol: %zu students in class %s (uid %u)%s", n_new, cls->name,
+		 (unsigned)x->c->peer.uid, n_new < n ? "; the others were enrolled already" : "");
 	for (i = 0; i < n; i++) {
 		/* The flag of a create task means "define only, leave it off". */
-		if (task_submit(l, TASK_CREATE, recs[i].id, !start, r, msg, sizeof(msg)) < 0)
+		if (!already[i] &&
+		    task_submit(l, TASK_CREATE, recs[i].id, !start, r, msg, sizeof(msg)) < 0)
 			request_fail_now(l, r, recs[i].id, -EIO, msg);
+	}
+	/* Last: finishing R synchronously frees it, and these may be all there is. */
+	for (i = 0; i < n; i++) {
+		if (already[i])
+			enrol_finish_existing(l, r, recs[i].id, start);
 	}
 	ret = 1;
 	goto out;
@@ -309,6 +373,7 @@ fail:
 	ret = -EINVAL;
 out:
 	(void)ok_rows;
+	free(already);
 	student_errors_free(&errs);
 	student_recs_free(recs, n);
 	return ret;

@@ -84,10 +84,14 @@ int reconcile_run(struct labd *l)
 	/* Half-done students. */
 	for (i = 0; i < n_as; i++) {
 		enum task_kind kind;
+		bool define_only = false;
 
 		switch (as[i].state) {
 		case DB_ALLOC_CREATING:
+			/* Whether that enrol said --no-start is not recorded: define the VM and
+			 * leave it off. Re-running the same enrol starts it (or labctl start). */
 			kind = TASK_CREATE;
+			define_only = true;
 			finished++;
 			break;
 		case DB_ALLOC_DELETING:
@@ -99,7 +103,7 @@ int reconcile_run(struct labd *l)
 			repaired++;
 			break;
 		}
-		if (task_submit(l, kind, as[i].student, false, NULL, err, sizeof(err)) < 0)
+		if (task_submit(l, kind, as[i].student, define_only, NULL, err, sizeof(err)) < 0)
 			log_warnx("reconcile: %s: %s", as[i].student, err);
 	}
 	log_info("reconcile: %zu students; finishing %u creations, %u removals; checking %u; "

@@ -228,7 +228,14 @@ static void task_run(struct job *j)
 	case TASK_CREATE:
 		/* A student in 'creating' has no data yet: start from a clean slate, which
 		 * also finishes a create that a crash interrupted. */
-		virt_dom_remove(t->virt, t->domain);
+		if ((ret = virt_dom_remove(t->virt, t->domain)) < 0) {
+			if (ret == -EPERM)
+				snprintf(t->job.error, sizeof(t->job.error), "a domain named %s exists "
+					 "that labd did not create; rename or remove it, then enrol "
+					 "again", t->domain);
+			task_fail(t, ret, "removing the old domain");
+			goto undo;
+		}
 		if ((ret = task_make_disks(t)) < 0 || (ret = task_define(t)) < 0)
 			goto undo;
 		if (!t->force && (ret = virt_dom_start(t->virt, t->domain)) < 0) {
@@ -341,6 +348,9 @@ static void task_done(struct job *j)
 
 	switch (t->kind) {
 	case TASK_CREATE:
+		if (ret == 0 && have_alloc && t->force && !t->req)
+			log_info("%s: its interrupted enrol is finished; the VM is left off (re-run "
+				 "the enrol, or labctl start %s)", t->student, t->student);
 		if (ret == 0 && have_alloc) {
 			db_alloc_set_state(l->db, t->student, DB_ALLOC_READY);
 			a.state = DB_ALLOC_READY;

@@ -1122,6 +1122,7 @@ int virt_dom_remove(struct virt *v, const char *name)
 {
 	virConnectPtr c = virt_conn_get(v);
 	virDomainPtr d = NULL;
+	char *xml = NULL;
 	int ret = -ENOTCONN;
 
 	if (!c)
@@ -1130,6 +1131,18 @@ int virt_dom_remove(struct virt *v, const char *name)
 	if (!d) {
 		if (ret == -ENOENT)
 			ret = 0;
+		goto out;
+	}
+	/* A domain that merely has one of our names is somebody else's: never touch it. */
+	xml = virDomainGetXMLDesc(d, 0);
+	if (!xml) {
+		ret = virt_last_code() == VIR_ERR_NO_DOMAIN ? 0 : virt_fail("XML of domain", name);
+		goto out;
+	}
+	if (xml_domain_read_owner(xml, NULL, 0, NULL, 0, NULL) < 0) {
+		log_warnx("domain %s carries no vlab metadata: labd did not create it and leaves it "
+			  "alone", name);
+		ret = -EPERM;
 		goto out;
 	}
 	ret = virt_dom_kill(d, name);
@@ -1154,6 +1167,7 @@ int virt_dom_remove(struct virt *v, const char *name)
 	if (virDomainUndefine(d) < 0 && virt_last_code() != VIR_ERR_NO_DOMAIN)
 		ret = virt_fail("undefine domain", name);
 out:
+	free(xml);
 	if (d)
 		virDomainFree(d);
 	virt_conn_put(c);

@@ -655,6 +655,19 @@ static int batch_send_bulk(struct batch *bt, const char *op)
 	return ret;
 }
 
+/* Mappings without a port get no port elements: their VM's frames are all dropped. */
+static void log_portless(const char *op, const struct mapping *maps, size_t n_maps)
+{
+	size_t i, none = 0;
+
+	for (i = 0; i < n_maps; i++)
+		none += maps[i].port[0] == '\0';
+	if (none)
+		log_debug("nft %s: %zu of %zu mappings name no port: no anti-spoofing elements "
+			  "for them (a VM on a %s* port gets nothing through)", op, none, n_maps,
+			  MAPPING_TAP_PREFIX);
+}
+
 /* The bridge table from scratch (add, delete, add), its set, chain and rules. */
 static void batch_bridge_table(struct batch *bt, size_t n_maps)
 {
@@ -756,6 +769,7 @@ int nft_apply_full(struct nft *n, const struct mapping *maps, size_t n_maps)
 		}
 	}
 	batch_bridge_table(&bt, n_maps);
+	log_portless("apply", maps, n_maps);
 	batch_elems(&bt, NFT_MSG_NEWSETELEM, &kind_map, maps, n_maps);
 	batch_elems(&bt, NFT_MSG_NEWSETELEM, &kind_ports, maps, n_maps);
 	return batch_send_bulk(&bt, "apply");
@@ -765,6 +779,7 @@ int nft_sync(struct nft *n, const struct mapping *maps, size_t n_maps)
 {
 	struct batch bt;
 
+	log_portless("sync", maps, n_maps);
 	batch_start(&bt, n, n_maps > 0);
 	batch_flush_set(&bt, &kind_map);
 	batch_flush_set(&bt, &kind_ports);
@@ -785,9 +800,7 @@ int nft_put(struct nft *n, const struct mapping *old, const struct mapping *new_
 	bool ports = !old || !port_elems_equal(old, new_map);
 	struct batch bt;
 
-	if (!new_map->port[0])
-		log_debug("put %s: no port known: no anti-spoofing elements (a VM on a %s* "
-			  "port gets nothing through)", new_map->student, MAPPING_TAP_PREFIX);
+	log_portless("put", new_map, 1);
 	batch_start(&bt, n, false);
 	if (old) {
 		batch_elems(&bt, NFT_MSG_DELSETELEM, &kind_map, old, 1);

@@ -7,6 +7,14 @@
 #                              qemu:///system?socket=DIR/run/libvirt-sock
 #   libvirtd_stop DIR          stops it (TERM, then KILL) and kills the qemu processes it
 #                              left in NETNS; safe to call twice or when start failed
+#   libvirtd_restart DIR NETNS [--reboot]
+#                              stops libvirtd alone (TERM, then KILL after 20 s) and starts
+#                              it again: its qemu guests keep running and the new daemon
+#                              re-attaches to them. --reboot also empties what a host reboot
+#                              loses with /run (DIR/run-libvirt: the daemon's /run/libvirt,
+#                              where it keeps running domains' status and the "autostarted"
+#                              marker), so the new daemon autostarts domains as at boot; the
+#                              guests must be gone already
 #
 # The daemon runs in its own mount namespace with a tmpfs on /run and fresh directories
 # from DIR bound over /etc/libvirt, /run/libvirt, /var/lib/libvirt, /var/log/libvirt and
@@ -158,4 +166,18 @@ libvirtd_stop() {
 		esac
 	done
 	return 0
+}
+
+libvirtd_restart() {
+	local dir=$1 ns=$2 pid
+	pid=$(cat "$dir/libvirtd.pid" 2>/dev/null)
+	# Only if it still is the libvirtd we started (the PID may be reused).
+	if [ -n "$pid" ] && [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = libvirtd ]; then
+		libvirtd_kill_pid "$pid" 20
+	fi
+	rm -f "$dir/libvirtd.pid"
+	if [ "${3-}" = --reboot ]; then
+		find "$dir/run-libvirt" -mindepth 1 -delete || return 1
+	fi
+	libvirtd_start "$dir" "$ns"
 }

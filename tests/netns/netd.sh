@@ -2,9 +2,10 @@
 # netd against the real kernel, in network namespaces this script creates:
 #   lab   netd, the bridge, the public addresses 203.0.113.10 and .11 on "up0"
 #   inet  "the Internet": 203.0.113.100 on the other end of up0
-#   vmN   a VM stand-in: eth0 on a veth whose peer is a bridge port (isolated, as
-#         libvirt's <port isolated='yes'/>), an address from netd's dnsmasq by DHCP,
-#         and a TCP server on port 22 that greets with the VM's name
+#   vmN   a VM stand-in: eth0 on a veth whose peer is the bridge port vlN (named like
+#         labd's taps, isolated as libvirt's <port isolated='yes'/>), an address from
+#         netd's dnsmasq by DHCP, and a TCP server on port 22 that greets with the VM's
+#         name
 # Everything it creates is removed at exit, also on failure (KEEP=1 keeps the files).
 set -u
 cd "$(dirname "$0")/../.."
@@ -37,8 +38,10 @@ rpc_ok() {
 	case $r in *'"ok":true'*) printf '%s\n' "$r" ;; *) log "reply: $r"; return 1 ;; esac
 }
 
-mapping() { # student mac ip vm_port public_ip public_port
-	printf '{"student":"%s","mac":"%s","ip":"%s","vm_port":%s,"public_ip":"%s","public_port":%s}' "$@"
+mapping() { # student mac ip vm_port public_ip public_port [port]
+	printf '{"student":"%s","mac":"%s","ip":"%s","vm_port":%s,"public_ip":"%s","public_port":%s' "${@:1:6}"
+	[ $# -lt 7 ] || printf ',"port":"%s"' "$7"
+	printf '}'
 }
 
 # netd's PID lives in a file: tests run in subshells and may restart it.
@@ -56,14 +59,35 @@ netd_stop() {
 	rm -f "$T_DIR/netd.pid"
 }
 
-vm_add() { # N MAC: namespace vmN with eth0 (MAC) on the bridge, DHCP, tcpecho on :22
-	local n=$1 mac=$2 ns=$P-vm$1
+vm_add() { # N MAC [PORT]: namespace vmN with eth0 (MAC) on the bridge port PORT (vlN)
+	local n=$1 mac=$2 port=${3:-vl$1} ns=$P-vm$1
 	netns_add "$ns" || return 1
-	ip -n "$LAB" link add "v$n" type veth peer name eth0 netns "$ns" || return 1
-	ip -n "$LAB" link set "v$n" master labbr0 up || return 1
-	bridge -n "$LAB" link set dev "v$n" isolated on || return 1
+	ip -n "$LAB" link add "$port" type veth peer name eth0 netns "$ns" || return 1
+	ip -n "$LAB" link set "$port" master labbr0 up || return 1
+	bridge -n "$LAB" link set dev "$port" isolated on || return 1
 	ip -n "$ns" link set eth0 address "$mac" up || return 1
 }
+
+vm() { local n=$1; shift; ip netns exec "$P-vm$n" "$@"; }
+
+# vm_restore N: VM N's own MAC, address and default route again (after a spoofing test).
+vm_restore() {
+	local n=$1 ns=$P-vm$1
+	ip -n "$ns" link set eth0 address "52:54:00:00:00:0$n"
+	ip -n "$ns" -4 addr flush dev eth0
+	ip -n "$ns" addr add "10.77.0.$((n + 1))/20" dev eth0
+	ip -n "$ns" route replace default via 10.77.0.1 dev eth0
+	ip -n "$ns" neigh flush dev eth0
+}
+
+# egress_ok N: VM N reaches the Internet's listener (bounded).
+egress_ok() { vm "$1" "$TOOLS/tcpprobe" once 203.0.113.100 8080 "${2:-700}" >/dev/null; }
+
+# fdb_port MAC: the bridge port(s) the bridge has learned MAC on.
+fdb_port() { lab bridge fdb show br labbr0 | awk -v m="$1" 'tolower($1) == m { print $3 }'; }
+
+# gw_lladdr IP: the MAC the host (the gateway) has for IP.
+gw_lladdr() { lab ip neigh show "$1" dev labbr0 | awk '{ for (i = 1; i < NF; i++) if ($i == "lladdr") print $(i + 1) }'; }
 
 vm_dhcp() { # N: udhcpc once, bounded (5 tries, 1 s apart)
 	ip netns exec "$P-vm$1" busybox udhcpc -i eth0 -n -q -t 5 -T 1 -s "$PWD/tests/netns/udhcpc.script" >/dev/null 2>&1
@@ -85,9 +109,9 @@ setup() {
 	for i in 1 2 3; do
 		vm_add $i "52:54:00:00:00:0$i" || return 1
 	done
-	rpc_ok "{\"v\":1,\"op\":\"put\",\"mapping\":$(mapping s1 52:54:00:00:00:01 10.77.0.2 22 203.0.113.10 20001)}" >/dev/null &&
-	rpc_ok "{\"v\":1,\"op\":\"put\",\"mapping\":$(mapping s2 52:54:00:00:00:02 10.77.0.3 22 203.0.113.11 20001)}" >/dev/null &&
-	rpc_ok "{\"v\":1,\"op\":\"put\",\"mapping\":$(mapping s3 52:54:00:00:00:03 10.77.0.4 2222 203.0.113.10 20002)}" >/dev/null || return 1
+	rpc_ok "{\"v\":1,\"op\":\"put\",\"mapping\":$(mapping s1 52:54:00:00:00:01 10.77.0.2 22 203.0.113.10 20001 vl1)}" >/dev/null &&
+	rpc_ok "{\"v\":1,\"op\":\"put\",\"mapping\":$(mapping s2 52:54:00:00:00:02 10.77.0.3 22 203.0.113.11 20001 vl2)}" >/dev/null &&
+	rpc_ok "{\"v\":1,\"op\":\"put\",\"mapping\":$(mapping s3 52:54:00:00:00:03 10.77.0.4 2222 203.0.113.10 20002 vl3)}" >/dev/null || return 1
 	for i in 1 2 3; do
 		local port=22
 		[ $i -eq 3 ] && port=2222   # nothing may assume 22
@@ -103,6 +127,7 @@ t_bridge_has_gateway_and_forwarding() {
 	lab ip -4 -o addr show dev labbr0 | grep -q ' 10.77.0.1/20 '
 	[ "$(lab cat /proc/sys/net/ipv4/ip_forward)" = 1 ]
 	lab nft list table ip vlab >/dev/null
+	lab nft list table bridge vlab >/dev/null
 }
 
 t_dhcp_gives_each_vm_its_fixed_ip() {
@@ -114,9 +139,21 @@ t_dhcp_gives_each_vm_its_fixed_ip() {
 }
 
 t_dhcp_gives_unknown_mac_nothing() {
-	vm_add 9 52:54:00:00:00:99
+	# A port without the student prefix, so the request reaches dnsmasq, which must
+	# refuse a MAC it has no host line for.
+	vm_add 9 52:54:00:00:00:99 ext9
 	if vm_dhcp 9; then fail "unknown MAC got a lease: $(vm_ip 9)"; fi
 	[ -z "$(vm_ip 9)" ]
+}
+
+t_student_port_without_mapping_gets_nothing_through() {
+	# vl8 is a student port netd has no mapping for: its VM is trusted with nothing,
+	# not even with an address it configured itself.
+	vm_add 8 52:54:00:00:00:08
+	if vm_dhcp 8; then fail "vl8 got a lease: $(vm_ip 8)"; fi
+	ip -n "$P-vm8" addr add 10.77.0.9/20 dev eth0
+	ip -n "$P-vm8" route add default via 10.77.0.1
+	if egress_ok 8; then fail "a VM on an unmapped student port reached the Internet"; fi
 }
 
 t_dnat_reaches_the_right_vm_only() {
@@ -174,6 +211,85 @@ t_vm_egress_is_masqueraded() {
 	case $got in "internet from 203.0.113.1"[01]) ;; *) fail "egress greeting '$got'" ;; esac
 }
 
+t_vm_with_a_classmates_mac_gets_nothing_through() {
+	local rc=0 got
+	# vm1 takes vm2's MAC and tries the Internet and the gateway. Were its frames
+	# let through, the bridge would learn vm2's MAC on vl1 and send vm2's SSH to vm1.
+	ip -n "$P-vm1" link set eth0 address 52:54:00:00:00:02
+	ip -n "$P-vm1" neigh flush dev eth0
+	if egress_ok 1; then log "vm1 with vm2's MAC reached the Internet"; rc=1; fi
+	if vm 1 busybox arping -c 1 -w 1 -I eth0 10.77.0.1 >/dev/null 2>&1; then
+		log "the gateway answered vm1 with vm2's MAC"; rc=1
+	fi
+	case " $(fdb_port 52:54:00:00:00:02) " in *" vl1 "*) log "the bridge learned vm2's MAC on vl1"; rc=1 ;; esac
+	got=$(inet "$TOOLS/tcpprobe" once 203.0.113.11 20001 1000) || true
+	[ "$got" = vm2 ] || { log "vm2's SSH reached '$got', not vm2"; rc=1; }
+	vm_restore 1
+	wait_for 3 egress_ok 1 300 || { log "vm1 not back with its own MAC"; rc=1; }
+	return $rc
+}
+
+t_vm_with_a_classmates_ip_cannot_take_it() {
+	local rc=0 got
+	# The host has learned vm2's MAC (a DNAT to vm2 needed it) ...
+	[ "$(inet "$TOOLS/tcpprobe" once 203.0.113.11 20001 1000)" = vm2 ]
+	[ "$(gw_lladdr 10.77.0.3)" = 52:54:00:00:00:02 ] || fail "gateway had '$(gw_lladdr 10.77.0.3)' for 10.77.0.3"
+	# ... then vm1 keeps its MAC, takes vm2's address and announces it, past the
+	# neighbour table's 1 s locktime. Were that believed, vm2's SSH would reach vm1's
+	# server on :22, which greets "vm1".
+	sleep 1.1
+	ip -n "$P-vm1" -4 addr flush dev eth0
+	ip -n "$P-vm1" addr add 10.77.0.3/20 dev eth0
+	ip -n "$P-vm1" route replace default via 10.77.0.1 dev eth0
+	vm 1 busybox arping -U -c 2 -w 2 -I eth0 10.77.0.3 >/dev/null 2>&1 || true
+	vm 1 busybox arping -A -c 2 -w 2 -I eth0 10.77.0.3 >/dev/null 2>&1 || true
+	[ "$(gw_lladdr 10.77.0.3)" = 52:54:00:00:00:02 ] || { log "gateway now has $(gw_lladdr 10.77.0.3) for 10.77.0.3"; rc=1; }
+	got=$(inet "$TOOLS/tcpprobe" once 203.0.113.11 20001 1000) || true
+	[ "$got" = vm2 ] || { log "vm2's SSH reached '$got', not vm2"; rc=1; }
+	if egress_ok 1; then log "vm1 reached the Internet from vm2's address"; rc=1; fi
+	vm_restore 1
+	wait_for 3 egress_ok 1 300 || { log "vm1 not back with its own address"; rc=1; }
+	[ "$(inet "$TOOLS/tcpprobe" once 203.0.113.10 20001 1000)" = vm1 ] || { log "vm1's SSH broken after"; rc=1; }
+	return $rc
+}
+
+t_vm_with_a_made_up_mac_gets_nothing_through() {
+	local rc=0
+	ip -n "$P-vm1" link set eth0 address 02:00:00:00:00:99
+	ip -n "$P-vm1" neigh flush dev eth0
+	if egress_ok 1; then log "vm1 with a made-up MAC reached the Internet"; rc=1; fi
+	if vm 1 busybox udhcpc -i eth0 -n -q -t 2 -T 1 -s /bin/true >/dev/null 2>&1; then
+		log "vm1 with a made-up MAC got a lease"; rc=1
+	fi
+	[ -z "$(fdb_port 02:00:00:00:00:99)" ] || { log "the bridge learned the made-up MAC on $(fdb_port 02:00:00:00:00:99)"; rc=1; }
+	vm_restore 1
+	wait_for 3 egress_ok 1 300 || { log "vm1 not back with its own MAC"; rc=1; }
+	return $rc
+}
+
+t_arp_spoofing_leaves_the_gateways_neighbour_alone() {
+	local rc=0 before got
+	# The host has learned vm2's MAC (a DNAT to vm2 needed it) ...
+	[ "$(inet "$TOOLS/tcpprobe" once 203.0.113.11 20001 1000)" = vm2 ]
+	before=$(gw_lladdr 10.77.0.3)
+	[ "$before" = 52:54:00:00:00:02 ] || fail "gateway had '$before' for 10.77.0.3"
+	# ... and vm1 claims 10.77.0.3 from its own MAC: gratuitously, as replies, and as a
+	# request to the gateway itself (which Linux always learns the sender from). Past
+	# the neighbour table's 1 s locktime, an accepted claim would override the entry.
+	sleep 1.1
+	vm 1 sysctl -qw net.ipv4.ip_nonlocal_bind=1
+	vm 1 busybox arping -U -c 2 -w 2 -I eth0 -s 10.77.0.3 10.77.0.3 >/dev/null 2>&1 || true
+	vm 1 busybox arping -A -c 2 -w 2 -I eth0 -s 10.77.0.3 10.77.0.1 >/dev/null 2>&1 || true
+	vm 1 busybox arping -c 1 -w 1 -I eth0 -s 10.77.0.3 10.77.0.1 >/dev/null 2>&1 || true
+	vm 1 sysctl -qw net.ipv4.ip_nonlocal_bind=0
+	[ "$(gw_lladdr 10.77.0.3)" = 52:54:00:00:00:02 ] || { log "gateway now has $(gw_lladdr 10.77.0.3) for 10.77.0.3"; rc=1; }
+	got=$(inet "$TOOLS/tcpprobe" once 203.0.113.11 20001 1000) || true
+	[ "$got" = vm2 ] || { log "vm2's SSH reached '$got', not vm2"; rc=1; }
+	# vm1's own ARP still works (the gateway answers it).
+	vm 1 busybox arping -c 1 -w 1 -I eth0 10.77.0.1 >/dev/null 2>&1 || { log "vm1's own ARP got no answer"; rc=1; }
+	return $rc
+}
+
 t_bad_requests_are_refused_without_change() {
 	local before after req r code
 	before=$(printf '{"v":1,"op":"dump"}\n' | rpc)
@@ -203,6 +319,9 @@ invalid|{"v":1,"op":"put","mapping":$(mapping s4 52:54:00:00:00:04 10.77.0.5 0 2
 invalid|{"v":1,"op":"put","mapping":$(mapping S4 52:54:00:00:00:04 10.77.0.5 22 203.0.113.10 20004)}
 invalid|{"v":1,"op":"put","mapping":$(mapping ../x 52:54:00:00:00:04 10.77.0.5 22 203.0.113.10 20004)}
 invalid|{"v":1,"op":"put","mapping":{"student":"s4","mac":"52:54:00:00:00:04","ip":"10.77.0.5","vm_port":"22","public_ip":"203.0.113.10","public_port":20004}}
+invalid|{"v":1,"op":"put","mapping":$(mapping s4 52:54:00:00:00:04 10.77.0.5 22 203.0.113.10 20004 eth0)}
+invalid|{"v":1,"op":"put","mapping":$(mapping s4 52:54:00:00:00:04 10.77.0.5 22 203.0.113.10 20004 'vl4;x')}
+conflict|{"v":1,"op":"put","mapping":$(mapping s4 52:54:00:00:00:04 10.77.0.5 22 203.0.113.10 20004 vl1)}
 conflict|{"v":1,"op":"put","mapping":$(mapping s4 52:54:00:00:00:04 10.77.0.5 22 203.0.113.10 20001)}
 conflict|{"v":1,"op":"put","mapping":$(mapping s4 52:54:00:00:00:01 10.77.0.5 22 203.0.113.10 20004)}
 conflict|{"v":1,"op":"put","mapping":$(mapping s4 52:54:00:00:00:04 10.77.0.2 22 203.0.113.10 20004)}
@@ -225,10 +344,10 @@ t_oversized_line_is_refused() {
 
 t_sync_1000_while_client_loops() {
 	local i maps out
-	maps="$(mapping s1 52:54:00:00:00:01 10.77.0.2 22 203.0.113.10 20001),$(mapping s2 52:54:00:00:00:02 10.77.0.3 22 203.0.113.11 20001),$(mapping s3 52:54:00:00:00:03 10.77.0.4 2222 203.0.113.10 20002)"
+	maps="$(mapping s1 52:54:00:00:00:01 10.77.0.2 22 203.0.113.10 20001 vl1),$(mapping s2 52:54:00:00:00:02 10.77.0.3 22 203.0.113.11 20001 vl2),$(mapping s3 52:54:00:00:00:03 10.77.0.4 2222 203.0.113.10 20002 vl3)"
 	# 997 more (the test lab is a /20, room for 4093 VMs).
 	for i in $(seq 5 1001); do
-		maps="$maps,$(mapping "x$i" "$(printf '52:54:00:00:%02x:%02x' $((i / 256)) $((i % 256)))" "10.77.$((i / 256)).$((i % 256))" 22 203.0.113.11 $((19997 + i)))"
+		maps="$maps,$(mapping "x$i" "$(printf '52:54:00:00:%02x:%02x' $((i / 256)) $((i % 256)))" "10.77.$((i / 256)).$((i % 256))" 22 203.0.113.11 $((19997 + i)) "vlx$i")"
 	done
 	printf '{"v":1,"op":"sync","mappings":[%s]}\n' "$maps" >"$T_DIR/sync1000.json"
 	bg_start pid ip netns exec "$INET" "$TOOLS/tcpprobe" loop 203.0.113.10 20001 vm1 3000
@@ -241,6 +360,9 @@ t_sync_1000_while_client_loops() {
 	[ "$(lab nft list map ip vlab ssh_dnat | grep -c ' : ')" -ge 1 ]
 	[ "$(printf '{"v":1,"op":"status"}\n' | rpc | grep -o '"kernel_elements":[0-9]*')" = '"kernel_elements":1000' ] ||
 		fail "kernel map does not hold 1000 elements"
+	[ "$(lab nft list set bridge vlab port_addrs | grep -o '"vl[x0-9]*" \.' | wc -l)" = 2000 ] ||
+		fail "port_addrs does not hold 2000 elements"
+	egress_ok 1 || fail "vm1 lost its port elements in the sync"
 }
 
 t_del_cuts_new_connections() {
@@ -260,11 +382,20 @@ t_flush_ruleset_is_repaired_within_1s() {
 	log "repaired after $(((end - start) / 1000000)) ms"
 	[ $(((end - start) / 1000000)) -lt 1000 ] || fail "took $(((end - start) / 1000000)) ms"
 	grep -q 'vanished' "$T_DIR/netd.log"
+	lab nft list set bridge vlab port_addrs | grep -q '"vl1" . 52:54:00:00:00:01 . 10.77.0.2' ||
+		fail "the bridge table was not rebuilt"
+}
+
+t_bridge_table_deleted_alone_is_rebuilt() {
+	lab nft delete table bridge vlab
+	wait_for 3 sh -c "ip netns exec $LAB nft list set bridge vlab port_addrs | grep -q '\"vl2\" . 52:54:00:00:00:02 . 10.77.0.3'" ||
+		fail "bridge table not rebuilt in 3 s"
+	egress_ok 1 || fail "vm1 cut off after the rebuild"
 }
 
 t_put_and_del_right_after_flush() {
 	lab nft flush ruleset
-	rpc_ok "{\"v\":1,\"op\":\"put\",\"mapping\":$(mapping s3 52:54:00:00:00:03 10.77.0.4 2222 203.0.113.10 20002)}" >/dev/null
+	rpc_ok "{\"v\":1,\"op\":\"put\",\"mapping\":$(mapping s3 52:54:00:00:00:03 10.77.0.4 2222 203.0.113.10 20002 vl3)}" >/dev/null
 	[ "$(inet "$TOOLS/tcpprobe" once 203.0.113.10 20002)" = vm3 ] || fail "put after flush"
 	[ "$(inet "$TOOLS/tcpprobe" once 203.0.113.10 20001)" = vm1 ] || fail "others after flush"
 	lab nft flush ruleset
@@ -283,6 +414,9 @@ t_kill9_keeps_open_connection() {
 	wait "$pid" || fail "the open connection broke across kill -9 and restart"
 	[ "$(inet "$TOOLS/tcpprobe" once 203.0.113.11 20001)" = vm2 ]
 	printf '{"v":1,"op":"dump"}\n' | rpc | grep -q '"student":"x1001"' || fail "mappings lost across restart"
+	printf '{"v":1,"op":"dump"}\n' | rpc | grep -q '"port":"vl2"' || fail "ports lost across restart"
+	lab nft list set bridge vlab port_addrs | grep -q '"vl2" . 52:54:00:00:00:02 . 10.77.0.3' ||
+		fail "port elements lost across restart"
 }
 
 t_sigterm_leaves_rules_and_restart_changes_nothing() {
@@ -342,6 +476,7 @@ t_teardown_removes_what_netd_made() {
 	netd_stop
 	lab "$NETD" -c "$CONF" --teardown 2>>"$T_DIR/netd.log" || fail "teardown failed"
 	if lab nft list table ip vlab >/dev/null 2>&1; then fail "table still there"; fi
+	if lab nft list table bridge vlab >/dev/null 2>&1; then fail "bridge table still there"; fi
 	if lab ip link show labbr0 >/dev/null 2>&1; then fail "bridge still there"; fi
 	if [ -n "$dpid" ] && kill -0 "$dpid" 2>/dev/null; then fail "dnsmasq $dpid still running"; fi
 	# A second teardown is harmless.
@@ -369,17 +504,23 @@ fi
 run_test t_bridge_has_gateway_and_forwarding
 run_test t_dhcp_gives_each_vm_its_fixed_ip
 run_test t_dhcp_gives_unknown_mac_nothing
+run_test t_student_port_without_mapping_gets_nothing_through
 run_test t_dnat_reaches_the_right_vm_only
 run_test t_unmapped_port_is_refused
 run_test t_routed_connection_into_lab_without_dnat_is_dropped
 run_test t_vm_cannot_reach_another_vm
 run_test t_vm_reaches_host_only_for_dhcp_dns
 run_test t_vm_egress_is_masqueraded
+run_test t_vm_with_a_classmates_mac_gets_nothing_through
+run_test t_vm_with_a_classmates_ip_cannot_take_it
+run_test t_vm_with_a_made_up_mac_gets_nothing_through
+run_test t_arp_spoofing_leaves_the_gateways_neighbour_alone
 run_test t_bad_requests_are_refused_without_change
 run_test t_oversized_line_is_refused
 run_test t_sync_1000_while_client_loops
 run_test t_del_cuts_new_connections
 run_test t_flush_ruleset_is_repaired_within_1s
+run_test t_bridge_table_deleted_alone_is_rebuilt
 run_test t_put_and_del_right_after_flush
 run_test t_kill9_keeps_open_connection
 run_test t_sigterm_leaves_rules_and_restart_changes_nothing

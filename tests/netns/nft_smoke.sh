@@ -54,6 +54,9 @@ ip netns add "$ns"
 in_ns() { ip netns exec "$ns" "$@"; }
 drv() { in_ns "$tmp/nft_driver" "$@"; }
 list() { in_ns nft list table ip vlab > "$tmp/list" 2>&1 || true; }
+blist() { in_ns nft list table bridge vlab > "$tmp/blist" 2>&1 || true; }
+# port_count: elements of the bridge table's port_addrs as the kernel holds them
+port_count() { in_ns nft list set bridge vlab port_addrs 2>/dev/null | grep -o '"vl[0-9]*" \.' | wc -l; }
 
 echo "nft_smoke: apply, list"
 drv apply 3 > /dev/null
@@ -68,6 +71,15 @@ expect_grep "masquerade" 'oifname != "labbr0" masquerade' "$tmp/list"
 expect_grep "dns rule" 'iifname "labbr0" tcp dport 53 accept' "$tmp/list"
 expect_eq "count after apply" "$(drv count)" 3
 expect_eq "exists after apply" "$(drv exists)" 1
+blist
+expect_grep "port element 0" '"vl1" . 52:54:00:00:00:01 . 10.64.0.2' "$tmp/blist"
+expect_grep "port element 0, dhcp" '"vl1" . 52:54:00:00:00:01 . 0.0.0.0' "$tmp/blist"
+expect_grep "port element 2" '"vl3" . 52:54:00:00:00:03 . 10.64.0.4' "$tmp/blist"
+expect_grep "bridge chain" 'type filter hook prerouting priority filter; policy accept;' "$tmp/blist"
+expect_grep "other ports pass" 'iifname != "vl*" accept' "$tmp/blist"
+expect_grep "ipv4 source rule" 'ip saddr != 0.0.0.0 iifname . ether saddr . ip saddr @port_addrs accept' "$tmp/blist"
+expect_grep "arp rule" 'iifname . ether saddr . arp saddr ip @port_addrs iifname . arp saddr ether . arp saddr ip @port_addrs accept' "$tmp/blist"
+expect_eq "port elements after apply" "$(port_count)" 6
 
 echo "nft_smoke: same expressions as nft(8) writes for the same rules"
 cat > "$tmp/ref.nft" <<'EOF'
@@ -96,12 +108,26 @@ table ip vlab {
 		iifname "labbr0" drop
 	}
 }
+table bridge vlab {
+	set port_addrs { type ifname . ether_addr . ipv4_addr; size 65536;
+		elements = { "vl1" . 52:54:00:00:00:01 . 10.64.0.2, "vl1" . 52:54:00:00:00:01 . 0.0.0.0,
+			     "vl2" . 52:54:00:00:00:02 . 10.64.0.3, "vl2" . 52:54:00:00:00:02 . 0.0.0.0,
+			     "vl3" . 52:54:00:00:00:03 . 10.64.0.4, "vl3" . 52:54:00:00:00:03 . 0.0.0.0 } }
+	chain prerouting { type filter hook prerouting priority filter; policy accept;
+		iifname != "vl*" accept
+		ip saddr 0.0.0.0 udp sport 68 udp dport 67 iifname . ether saddr . ip saddr @port_addrs accept
+		ip saddr != 0.0.0.0 iifname . ether saddr . ip saddr @port_addrs accept
+		arp htype 1 arp ptype ip arp hlen 6 arp plen 4 iifname . ether saddr . arp saddr ip @port_addrs iifname . arp saddr ether . arp saddr ip @port_addrs accept
+		drop
+	}
+}
 EOF
 # Rules as the kernel holds them; sorted, since hash sets list in no fixed order.
-in_ns nft --debug=netlink list table ip vlab 2>&1 | sort > "$tmp/mine.nl"
+nl_both() { in_ns nft --debug=netlink list table ip vlab; in_ns nft --debug=netlink list table bridge vlab; }
+nl_both 2>&1 | sort > "$tmp/mine.nl"
 in_ns nft flush ruleset
 in_ns nft -f "$tmp/ref.nft"
-in_ns nft --debug=netlink list table ip vlab 2>&1 | sort > "$tmp/ref.nl"
+nl_both 2>&1 | sort > "$tmp/ref.nl"
 if diff "$tmp/ref.nl" "$tmp/mine.nl" > "$tmp/nl.diff"; then
 	ok "netlink expressions equal nft's"
 else
@@ -116,8 +142,13 @@ list
 expect_grep "put added the new element" "203.0.113.11 . 20002 : 10.64.0.7 . 22" "$tmp/list"
 expect_nogrep "put removed the old element" "203.0.113.11 . 20000 : 10.64.0.3 . 22" "$tmp/list"
 expect_eq "count after put" "$(drv count)" 3
+blist
+expect_grep "put added the new port elements" '"vl6" . 52:54:00:00:00:06 . 10.64.0.7' "$tmp/blist"
+expect_nogrep "put removed the old port elements" '"vl2"' "$tmp/blist"
+expect_eq "port elements after put" "$(port_count)" 6
 drv del 5 > /dev/null
 expect_eq "count after del" "$(drv count)" 2
+expect_eq "port elements after del" "$(port_count)" 4
 if drv del 5 > "$tmp/del2" 2>&1; then
 	bad "deleting a missing mapping succeeded"
 else
@@ -130,6 +161,7 @@ expect_grep "duplicate key error names the message" "NEWSETELEM ssh_dnat" "$tmp/
 echo "nft_smoke: 10k mappings"
 drv apply 10000 5 | sed 's/^/  /'
 expect_eq "count after apply 10k" "$(drv count)" 10000
+expect_eq "port elements after apply 10k" "$(port_count)" 20000
 drv sync 10000 11 | sed 's/^/  /'
 NFT_MONITOR=1 drv sync 10000 11 | sed 's/^/  /'
 NFT_MONITOR=1 drv apply 10000 5 | sed 's/^/  /'
@@ -137,16 +169,21 @@ drv putdel 201 | sed 's/^/  /'
 expect_eq "count after sync 10k" "$(drv count)" 10000
 drv sync 5 1 > /dev/null
 expect_eq "sync flushes what is not in it" "$(drv count)" 5
+expect_eq "sync flushes port elements not in it" "$(port_count)" 10
 
 echo "nft_smoke: the table vanishing"
 in_ns nft flush ruleset
 expect_eq "exists after flush ruleset" "$(drv exists)" 0
 if drv sync 3 1 > "$tmp/sync" 2>&1; then bad "sync without the table succeeded"; else ok "sync without the table fails"; fi
 expect_eq "monitor" "$(drv monitor)" "monitor: own=0 flush=1 exists=0"
+expect_eq "monitor, bridge table deleted" "$(drv monitor 'nft delete table bridge vlab')" \
+	"monitor: own=0 flush=1 exists=0"
+in_ns nft flush ruleset
 expect_eq "teardown of a missing table" "$(drv teardown)" "teardown ok"
 drv apply 3 > /dev/null
 drv teardown > /dev/null
 expect_eq "exists after teardown" "$(drv exists)" 0
+if in_ns nft list table bridge vlab > /dev/null 2>&1; then bad "teardown left the bridge table"; else ok "teardown removes the bridge table"; fi
 
 echo "nft_smoke: egress and dns off"
 drv --no-egress --no-dns apply 3 > /dev/null
