@@ -431,9 +431,9 @@ static int cmd_breakdown(int argc, char **argv)
 	struct nft_params p;
 	struct nft *nft = NULL;
 	struct in_addr *pubs;
-	struct mapping *maps;
+	struct mapping *maps, *prev;
 	char *lines[2];
-	size_t lens[2], n, runs, i, k;
+	size_t lens[2], n, runs, i, k, n_prev = 0;
 	double *s[P_N];
 	int ret = 0;
 
@@ -445,10 +445,11 @@ static int cmd_breakdown(int argc, char **argv)
 	lines[0] = sync_line(&c, n, 0, &lens[0]);
 	lines[1] = sync_line(&c, n, 1, &lens[1]);
 	maps = calloc(n, sizeof(*maps));
+	prev = calloc(n, sizeof(*prev));   /* what the kernel holds: netd's store */
 	pubs = calloc(c.n_publics, sizeof(*pubs));
 	for (k = 0; k < P_N; k++)
 		s[k] = calloc(runs, sizeof(double));
-	if (!maps || !pubs || !s[P_N - 1])
+	if (!maps || !prev || !pubs || !s[P_N - 1])
 		return 1;
 	for (i = 0; i < c.n_publics; i++)
 		pubs[i] = c.publics[i].addr;   /* the bench lab has each address once */
@@ -501,11 +502,13 @@ static int cmd_breakdown(int argc, char **argv)
 		s[P_LIST][i] = now_ms() - t;
 
 		t = now_ms();
-		if (ret == 0 && nft_sync(nft, maps, n) < 0) {
+		if (ret == 0 && nft_sync(nft, maps, n, prev, n_prev) < 0) {
 			fprintf(stderr, "netd_bench: nft_sync: %s\n", nft_last_error(nft));
 			ret = 1;
 		}
 		s[P_NFT][i] = now_ms() - t;
+		memcpy(prev, maps, n * sizeof(*maps));
+		n_prev = n;
 
 		t = now_ms();
 		if (ret == 0 && (store_new(&st) < 0 || store_replace(st, maps, n) < 0))
@@ -542,6 +545,7 @@ out:
 	for (k = 0; k < P_N; k++)
 		free(s[k]);
 	free(maps);
+	free(prev);
 	free(pubs);
 	free(lines[0]);
 	free(lines[1]);

@@ -17,10 +17,10 @@
 
 static void client_update_events(struct client *c)
 {
-	int ev = c->out ? VIR_EVENT_HANDLE_WRITABLE : 0;
+	int ev = outbuf_pending(&c->out) ? VIR_EVENT_HANDLE_WRITABLE : 0;
 
 	/* While a bulk request runs, further lines wait in the kernel's buffer. */
-	if (!c->busy && !c->out)
+	if (!c->busy && !outbuf_pending(&c->out))
 		ev |= VIR_EVENT_HANDLE_READABLE;
 	virEventUpdateHandle(c->watch, ev);
 }
@@ -31,59 +31,20 @@ static void client_close(struct labd *l, struct client *c)
 	virEventRemoveHandle(c->watch);
 	close(c->fd);
 	linebuf_free(&c->in);
-	free(c->out);
+	outbuf_free(&c->out);
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 	c->watch = -1;
 }
 
-static int client_flush(struct client *c)
-{
-	while (c->out && c->out_off < c->out_len) {
-		ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && errno == EAGAIN)
-			return 0;
-		if (w < 0)
-			return -1;
-		c->out_off += (size_t)w;
-	}
-	free(c->out);
-	c->out = NULL;
-	c->out_len = c->out_off = 0;
-	return 0;
-}
-
 void client_send(struct client *c, json_object *msg)
 {
-	size_t len;
-	char *s;
-
 	if (!c || c->fd < 0)
 		return;
-	s = proto_serialize(msg, &len);
-	if (!s)
-		return;
-	if (c->out) {
-		char *grown = realloc(c->out, c->out_len + len);
-
-		if (!grown) {
-			free(s);
-			return;
-		}
-		memcpy(grown + c->out_len, s, len);
-		c->out = grown;
-		c->out_len += len;
-		free(s);
-	} else {
-		c->out = s;
-		c->out_len = len;
-		c->out_off = 0;
-	}
-	if (client_flush(c) == 0)
-		client_update_events(c);
+	/* A peer that went away is noticed (and closed) by the event callback. */
+	if (outbuf_queue(&c->out, c->fd, msg) < 0)
+		log_debug("control: reply to pid %d not sent", (int)c->peer.pid);
+	client_update_events(c);
 }
 
 static struct labd *ctl_labd;   /* the event callbacks' context */
@@ -95,7 +56,7 @@ static void client_process(struct labd *l, struct client *c)
 	size_t len;
 	int got;
 
-	while (!c->busy && !c->out && (got = linebuf_next(&c->in, &line, &len)) != 0) {
+	while (!c->busy && !outbuf_pending(&c->out) && (got = linebuf_next(&c->in, &line, &len)) != 0) {
 		if (got == -EMSGSIZE) {
 			struct proto_error e;
 			json_object *r;
@@ -119,11 +80,11 @@ static void client_cb(int watch, int fd, int events, void *opaque)
 	ssize_t r;
 
 	if (events & VIR_EVENT_HANDLE_WRITABLE) {
-		if (client_flush(c) < 0) {
+		if (outbuf_flush(&c->out, c->fd) < 0) {
 			client_close(l, c);
 			return;
 		}
-		if (!c->out)
+		if (!outbuf_pending(&c->out))
 			client_process(l, c);
 		else
 			client_update_events(c);
@@ -138,7 +99,7 @@ static void client_cb(int watch, int fd, int events, void *opaque)
 	if (r <= 0) {
 		/* EOF: finish the lines already buffered, then close once idle. */
 		client_process(l, c);
-		if (!c->busy && !c->out)
+		if (!c->busy && !outbuf_pending(&c->out))
 			client_close(l, c);
 		else
 			shutdown(c->fd, SHUT_RD);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "common/conf.h"
+#include "common/outbuf.h"
 #include "common/proto.h"
 #include "common/sock.h"
 #include "labd/alloc.h"
@@ -27,8 +28,7 @@ struct client {
 	int watch;                    /* virEventAddHandle id */
 	struct sock_peer peer;
 	struct linebuf in;
-	char *out;
-	size_t out_len, out_off;
+	struct outbuf out;
 	struct request *busy;         /* a bulk request in flight: later lines wait */
 };
 

@@ -17,6 +17,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
+#include "common/fsutil.h"
 #include "common/log.h"
 #include "labd/labd.h"
 
@@ -267,27 +268,6 @@ static void usage(FILE *f)
 		"      --check-config validate the configuration and exit\n");
 }
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[4096];
-	size_t len = strlen(path);
-
-	if (len == 0 || len >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, len + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -337,8 +317,8 @@ int main(int argc, char **argv)
 		conf_free(&l.conf);
 		return 2;
 	}
-	if ((ret = mkdir_p(l.conf.state_dir, 0755)) < 0 ||
-	    (ret = mkdir_p(l.conf.console_dir, 0755)) < 0 || (ret = mkdir_p(l.conf.run_dir, 0755)) < 0) {
+	if ((ret = fs_mkdir_p(l.conf.state_dir, 0755)) < 0 ||
+	    (ret = fs_mkdir_p(l.conf.console_dir, 0755)) < 0 || (ret = fs_mkdir_p(l.conf.run_dir, 0755)) < 0) {
 		errno = -ret;
 		fatal("creating %s, %s and %s", l.conf.state_dir, l.conf.console_dir, l.conf.run_dir);
 	}

@@ -107,9 +107,9 @@ static int op_del(struct netd *d, json_object *req, json_object *reply, struct p
 static int op_sync(struct netd *d, json_object *req, json_object *reply, struct proto_error *e)
 {
 	json_object *arr;
-	struct mapping *maps = NULL;
+	struct mapping *maps = NULL, *old = NULL;
 	struct store *fresh = NULL;
-	size_t n, i;
+	size_t n, n_old = 0, i;
 	int ret = -EINVAL;
 
 	if (proto_get_array(req, "mappings", true, &arr, e) < 0)
@@ -132,7 +132,14 @@ static int op_sync(struct netd *d, json_object *req, json_object *reply, struct 
 	}
 	if (store_build(maps, n, &fresh, e) < 0)
 		goto out;
-	ret = nft_sync(d->nft, maps, n);
+	/* What the kernel holds now: the bridge table gets only the difference. */
+	old = store_list(d->store, &n_old);
+	if (!old && store_count(d->store) > 0) {
+		proto_error_set(e, PROTO_E_INTERNAL, "out of memory");
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = nft_sync(d->nft, maps, n, old, n_old);
 	if (ret == -ENOENT) {
 		/* The table vanished and the monitor has not caught it yet: rebuild it with
 		 * the new content, still one batch. */
@@ -150,6 +157,7 @@ static int op_sync(struct netd *d, json_object *req, json_object *reply, struct 
 	ret = 0;
 out:
 	store_free(fresh);      /* the old content after a swap */
+	free(old);
 	free(maps);
 	return ret;
 }

@@ -17,7 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fsutil.h"
 #include "common/log.h"
+#include "common/outbuf.h"
 #include "netd/bridge.h"
 #include "netd/netd.h"
 
@@ -31,8 +33,7 @@ struct client {
 	int fd;
 	struct sock_peer peer;
 	struct linebuf in;
-	char *out;                  /* pending reply bytes */
-	size_t out_len, out_off;
+	struct outbuf out;          /* pending reply bytes */
 };
 
 static struct client clients[NETD_MAX_CLIENTS];
@@ -109,27 +110,6 @@ static void usage(FILE *f)
 		"      --teardown     remove the table, the bridge (if netd created it) and the\n"
 		"                     DHCP server, then exit\n"
 		"      --check-config validate the configuration and exit\n");
-}
-
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[4096];
-	size_t len = strlen(path);
-
-	if (len == 0 || len >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, len + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
 }
 
 static char *path_join(const char *dir, const char *name)
@@ -219,7 +199,7 @@ static void client_close(struct client *c)
 {
 	close(c->fd);
 	linebuf_free(&c->in);
-	free(c->out);
+	outbuf_free(&c->out);
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 }
@@ -263,52 +243,6 @@ static void client_accept(int lfd, gid_t gid)
 	close(fd);
 }
 
-/* Tries to write what is pending; returns -1 if the client must be closed. */
-static int client_flush(struct client *c)
-{
-	while (c->out && c->out_off < c->out_len) {
-		ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && errno == EAGAIN)
-			return 0;
-		if (w < 0)
-			return -1;
-		c->out_off += (size_t)w;
-	}
-	free(c->out);
-	c->out = NULL;
-	c->out_len = c->out_off = 0;
-	return 0;
-}
-
-static int client_queue(struct client *c, json_object *reply)
-{
-	size_t len;
-	char *s = proto_serialize(reply, &len);
-
-	if (!s)
-		return -1;
-	if (c->out) {
-		char *grown = realloc(c->out, c->out_len + len);
-
-		if (!grown) {
-			free(s);
-			return -1;
-		}
-		memcpy(grown + c->out_len, s, len);
-		c->out = grown;
-		c->out_len += len;
-		free(s);
-	} else {
-		c->out = s;
-		c->out_len = len;
-		c->out_off = 0;
-	}
-	return client_flush(c);
-}
-
 static void client_read(struct netd *d, struct client *c)
 {
 	ssize_t r = linebuf_fill(&c->in, c->fd);
@@ -323,7 +257,7 @@ static void client_read(struct netd *d, struct client *c)
 		return;
 	}
 	/* Replies are queued in order; reading stops while output is pending. */
-	while (!c->out && (got = linebuf_next(&c->in, &line, &len)) != 0) {
+	while (!outbuf_pending(&c->out) && (got = linebuf_next(&c->in, &line, &len)) != 0) {
 		json_object *reply = NULL, *req = NULL;
 
 		if (got == -EMSGSIZE) {
@@ -335,7 +269,7 @@ static void client_read(struct netd *d, struct client *c)
 		} else {
 			control_handle(d, &c->peer, line, len, &reply, &req);
 		}
-		if (client_queue(c, reply) < 0) {
+		if (outbuf_queue(&c->out, c->fd, reply) < 0) {
 			json_object_put(reply);
 			json_object_put(req);
 			client_close(c);
@@ -513,7 +447,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	if ((ret = mkdir_p(d.conf.state_dir, 0755)) < 0 || (ret = mkdir_p(d.conf.run_dir, 0755)) < 0) {
+	if ((ret = fs_mkdir_p(d.conf.state_dir, 0755)) < 0 || (ret = fs_mkdir_p(d.conf.run_dir, 0755)) < 0) {
 		errno = -ret;
 		fatal("creating %s and %s", d.conf.state_dir, d.conf.run_dir);
 	}
@@ -593,7 +527,7 @@ int main(int argc, char **argv)
 			map[nc++] = i;
 			pfd[np++] = (struct pollfd){
 				.fd = clients[i].fd,
-				.events = clients[i].out ? POLLOUT : POLLIN,
+				.events = outbuf_pending(&clients[i].out) ? POLLOUT : POLLIN,
 			};
 		}
 		if (poll(pfd, (nfds_t)np, timeout) < 0 && errno != EINTR)
@@ -634,11 +568,11 @@ int main(int argc, char **argv)
 			if (c->fd < 0 || !rev)
 				continue;
 			if (rev & POLLOUT) {
-				if (client_flush(c) < 0) {
+				if (outbuf_flush(&c->out, c->fd) < 0) {
 					client_close(c);
 					continue;
 				}
-				if (!c->out)
+				if (!outbuf_pending(&c->out))
 					client_read(&d, c);   /* lines already buffered */
 			} else if (rev & (POLLIN | POLLHUP | POLLERR)) {
 				client_read(&d, c);

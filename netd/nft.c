@@ -21,6 +21,7 @@
 #include <libnftnl/batch.h>
 #include <libnftnl/common.h>
 #include <libnftnl/gen.h>
+#include <uthash.h>
 
 #include "common/log.h"
 #include "netd/nft.h"
@@ -775,17 +776,96 @@ int nft_apply_full(struct nft *n, const struct mapping *maps, size_t n_maps)
 	return batch_send_bulk(&bt, "apply");
 }
 
-int nft_sync(struct nft *n, const struct mapping *maps, size_t n_maps)
+/* A port identity (port . MAC . IP) of the old list, for nft_sync's delta. */
+struct port_ent {
+	uint8_t key[NFT_PORT_KEY_LEN];
+	const struct mapping *m;
+	bool kept;                   /* the new list has it too */
+	UT_hash_handle hh;
+};
+
+/*
+ * The port elements that change from OLD to MAPS: GONE gets the old mappings whose port
+ * identity the new list does not have, ADDED the new mappings whose identity the old
+ * list does not have (both new arrays, the caller frees them). Mappings without a port
+ * have no elements and appear in neither.
+ */
+static int port_delta(const struct mapping *old, size_t n_old, const struct mapping *maps,
+		      size_t n_maps, struct mapping **gone, size_t *n_gone,
+		      struct mapping **added, size_t *n_added)
 {
+	struct port_ent *ents = NULL, *table = NULL, *e;
+	uint8_t key[NFT_PORT_KEY_LEN];
+	size_t i;
+	int ret = -ENOMEM;
+
+	*gone = *added = NULL;
+	*n_gone = *n_added = 0;
+	ents = calloc(n_old ? n_old : 1, sizeof(*ents));
+	*gone = calloc(n_old ? n_old : 1, sizeof(**gone));
+	*added = calloc(n_maps ? n_maps : 1, sizeof(**added));
+	if (!ents || !*gone || !*added)
+		goto out;
+	for (i = 0; i < n_old; i++) {
+		if (!old[i].port[0])
+			continue;
+		e = &ents[i];
+		nft_encode_port_key(old[i].port, old[i].mac, old[i].ip, e->key);
+		e->m = &old[i];
+		/* uthash allocates its buckets here; on failure it exits (as in store.c) */
+		HASH_ADD(hh, table, key, sizeof(e->key), e);
+	}
+	for (i = 0; i < n_maps; i++) {
+		if (!maps[i].port[0])
+			continue;
+		nft_encode_port_key(maps[i].port, maps[i].mac, maps[i].ip, key);
+		e = NULL;
+		HASH_FIND(hh, table, key, sizeof(key), e);
+		if (e)
+			e->kept = true;
+		else
+			(*added)[(*n_added)++] = maps[i];
+	}
+	for (i = 0; i < n_old; i++)
+		if (ents[i].m && !ents[i].kept)
+			(*gone)[(*n_gone)++] = old[i];
+	ret = 0;
+out:
+	HASH_CLEAR(hh, table);
+	free(ents);
+	if (ret < 0) {
+		free(*gone);
+		free(*added);
+		*gone = *added = NULL;
+	}
+	return ret;
+}
+
+int nft_sync(struct nft *n, const struct mapping *maps, size_t n_maps, const struct mapping *old,
+	     size_t n_old)
+{
+	struct mapping *gone = NULL, *added = NULL;
+	size_t n_gone = 0, n_added = 0;
 	struct batch bt;
+	int ret;
 
 	log_portless("sync", maps, n_maps);
+	ret = port_delta(old, n_old, maps, n_maps, &gone, &n_gone, &added, &n_added);
+	if (ret < 0) {
+		nft_set_error(n, "sync: %s", strerror(-ret));
+		return ret;
+	}
 	batch_start(&bt, n, n_maps > 0);
 	batch_flush_set(&bt, &kind_map);
-	batch_flush_set(&bt, &kind_ports);
 	batch_elems(&bt, NFT_MSG_NEWSETELEM, &kind_map, maps, n_maps);
-	batch_elems(&bt, NFT_MSG_NEWSETELEM, &kind_ports, maps, n_maps);
-	return batch_send_bulk(&bt, "sync");
+	/* Elements that are not in the kernel make the batch fail with -ENOENT, and the
+	 * caller rebuilds both tables: a delta never hides a difference for long. */
+	batch_elems(&bt, NFT_MSG_DELSETELEM, &kind_ports, gone, n_gone);
+	batch_elems(&bt, NFT_MSG_NEWSETELEM, &kind_ports, added, n_added);
+	ret = batch_send_bulk(&bt, "sync");
+	free(gone);
+	free(added);
+	return ret;
 }
 
 /* Same port elements: a put that only moves the public endpoint leaves them alone. */

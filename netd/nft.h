@@ -83,9 +83,16 @@ void nft_close(struct nft *n);
  */
 int nft_apply_full(struct nft *n, const struct mapping *maps, size_t n_maps);
 
-/* Replaces only the elements of the map and of port_addrs (flush both + add all) in one
- * batch. Fails (-ENOENT) if a table is missing. */
-int nft_sync(struct nft *n, const struct mapping *maps, size_t n_maps);
+/*
+ * Replaces the map's elements with MAPS' (flush + add all), and brings port_addrs from
+ * OLD's port elements to MAPS' (deletes those that went, adds those that came), in one
+ * batch. OLD is what the kernel holds now (netd's store: every change went through this
+ * module, and the store changes only after the kernel took the batch), so a resync that
+ * changes nobody's port, MAC or IP costs nothing in the bridge table. Fails (-ENOENT) if
+ * a table, or an element OLD names, is missing: the caller then rebuilds (apply_full).
+ */
+int nft_sync(struct nft *n, const struct mapping *maps, size_t n_maps, const struct mapping *old,
+	     size_t n_old);
 
 /* One batch: delete OLD's elements (if OLD) and add NEW's, in both tables (the port
  * elements are left alone when port, MAC and IP did not change). */

@@ -254,7 +254,7 @@ static int mapping_cmp_student(const void *a, const void *b)
 	return strcmp(((const struct mapping *)a)->student, ((const struct mapping *)b)->student);
 }
 
-struct mapping *store_snapshot(const struct store *s, size_t *n)
+struct mapping *store_list(const struct store *s, size_t *n)
 {
 	struct mapping *out;
 	struct entry *e, *tmp;
@@ -270,7 +270,15 @@ struct mapping *store_snapshot(const struct store *s, size_t *n)
 	}
 	HASH_ITER(hh_id, s->by_id, e, tmp)
 		out[i++] = e->m;
-	qsort(out, i, sizeof(*out), mapping_cmp_student);
 	*n = i;
+	return out;
+}
+
+struct mapping *store_snapshot(const struct store *s, size_t *n)
+{
+	struct mapping *out = store_list(s, n);
+
+	if (out)
+		qsort(out, *n, sizeof(*out), mapping_cmp_student);
 	return out;
 }

@@ -42,5 +42,7 @@ void store_swap(struct store *a, struct store *b);
 /* A new array (sorted by student) of every mapping; caller frees. NULL only if n is 0
  * or on ENOMEM (then *N is set to 0 and errno to ENOMEM). */
 struct mapping *store_snapshot(const struct store *s, size_t *n);
+/* The same in no particular order, without the sort's cost (for nft_sync's delta). */
+struct mapping *store_list(const struct store *s, size_t *n);
 
 #endif

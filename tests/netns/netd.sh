@@ -373,6 +373,16 @@ t_del_cuts_new_connections() {
 	[ "$(inet "$TOOLS/tcpprobe" once 203.0.113.10 20001)" = vm1 ]
 }
 
+t_del_of_a_vanished_port_element_rebuilds() {
+	# Someone deleted x1001's port element by hand: the del's batch fails on it, and
+	# netd rebuilds both tables without x1001 instead.
+	lab nft delete element bridge vlab port_addrs '{ "vlx1001" . 52:54:00:00:03:e9 . 10.77.3.233 }'
+	rpc_ok '{"v":1,"op":"del","student":"x1001"}' >/dev/null
+	if lab nft list set bridge vlab port_addrs | grep -q '"vlx1001"'; then fail "x1001 still has port elements"; fi
+	lab nft list set bridge vlab port_addrs | grep -q '"vlx1000" . 52:54:00:00:03:e8 . 10.77.3.232' || fail "x1000 lost"
+	egress_ok 1 || fail "vm1 cut off after the rebuild"
+}
+
 t_flush_ruleset_is_repaired_within_1s() {
 	local start end
 	lab nft flush ruleset
@@ -413,7 +423,7 @@ t_kill9_keeps_open_connection() {
 	netd_start
 	wait "$pid" || fail "the open connection broke across kill -9 and restart"
 	[ "$(inet "$TOOLS/tcpprobe" once 203.0.113.11 20001)" = vm2 ]
-	printf '{"v":1,"op":"dump"}\n' | rpc | grep -q '"student":"x1001"' || fail "mappings lost across restart"
+	printf '{"v":1,"op":"dump"}\n' | rpc | grep -q '"student":"x1000"' || fail "mappings lost across restart"
 	printf '{"v":1,"op":"dump"}\n' | rpc | grep -q '"port":"vl2"' || fail "ports lost across restart"
 	lab nft list set bridge vlab port_addrs | grep -q '"vl2" . 52:54:00:00:00:02 . 10.77.0.3' ||
 		fail "port elements lost across restart"
@@ -519,6 +529,7 @@ run_test t_bad_requests_are_refused_without_change
 run_test t_oversized_line_is_refused
 run_test t_sync_1000_while_client_loops
 run_test t_del_cuts_new_connections
+run_test t_del_of_a_vanished_port_element_rebuilds
 run_test t_flush_ruleset_is_repaired_within_1s
 run_test t_bridge_table_deleted_alone_is_rebuilt
 run_test t_put_and_del_right_after_flush

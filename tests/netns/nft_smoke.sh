@@ -154,6 +154,19 @@ if drv del 5 > "$tmp/del2" 2>&1; then
 else
 	expect_grep "error names the message" "(DELSETELEM ssh_dnat): No such file or directory" "$tmp/del2"
 fi
+# sync sends port_addrs only the difference from what it is told the kernel holds: an
+# element that vanished by hand must fail the batch (netd then rebuilds), not be skipped.
+drv apply 3 > /dev/null
+drv sync 3 1 > /dev/null
+expect_eq "sync of the same list leaves port elements" "$(port_count)" 6
+in_ns nft delete element bridge vlab port_addrs '{ "vl3" . 52:54:00:00:00:03 . 10.64.0.4 }'
+if drv sync 1 1 3 > "$tmp/gone" 2>&1; then
+	bad "sync deleting a vanished port element succeeded"
+else
+	expect_grep "vanished port element fails the sync" "(DELSETELEM bridge port_addrs): No such file or directory" "$tmp/gone"
+fi
+drv apply 3 > /dev/null
+drv del 1 > /dev/null
 drv dup > "$tmp/dup" 2>&1
 expect_grep "duplicate key refused, map unchanged" "count=2" "$tmp/dup"
 expect_grep "duplicate key error names the message" "NEWSETELEM ssh_dnat" "$tmp/dup"
@@ -167,7 +180,7 @@ NFT_MONITOR=1 drv sync 10000 11 | sed 's/^/  /'
 NFT_MONITOR=1 drv apply 10000 5 | sed 's/^/  /'
 drv putdel 201 | sed 's/^/  /'
 expect_eq "count after sync 10k" "$(drv count)" 10000
-drv sync 5 1 > /dev/null
+drv sync 5 1 10000 > /dev/null
 expect_eq "sync flushes what is not in it" "$(drv count)" 5
 expect_eq "sync flushes port elements not in it" "$(port_count)" 10
 

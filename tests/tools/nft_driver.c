@@ -5,7 +5,9 @@
  *
  *   nft_driver [--no-egress] [--no-dns] CMD [ARGS]
  *     apply N [RUNS]   nft_apply_full with mappings 0..N-1 (RUNS times; median)
- *     sync N RUNS      nft_sync with mappings 0..N-1, RUNS times; prints the median
+ *     sync N RUNS [OLD]  nft_sync with mappings 0..N-1, RUNS times; prints the median.
+ *                      The kernel is taken to hold mappings 0..OLD-1 (default N, as
+ *                      after `apply N`); later runs hold 0..N-1
  *     putdel RUNS      nft_put of a new mapping then nft_del of it, RUNS times each
  *     put I J          nft_put: replace mapping I by mapping J
  *     del I            nft_del of mapping I
@@ -145,7 +147,8 @@ int main(int argc, char **argv)
 	} else if (strcmp(cmd, "sync") == 0 && ai + 1 < argc) {
 		size_t cnt = strtoul(argv[ai], NULL, 10);
 		size_t runs = strtoul(argv[ai + 1], NULL, 10), r;
-		struct mapping *m = mappings(cnt);
+		size_t n_old = ai + 2 < argc ? strtoul(argv[ai + 2], NULL, 10) : cnt;
+		struct mapping *m = mappings(cnt), *old = mappings(n_old);
 		double *t = calloc(runs ? runs : 1, sizeof(*t));
 
 		double med;
@@ -157,7 +160,7 @@ int main(int argc, char **argv)
 		for (r = 0; r < runs; r++) {
 			double t0 = now_ms();
 
-			check(n, nft_sync(n, m, cnt), "nft_sync");
+			check(n, nft_sync(n, m, cnt, r ? m : old, r ? cnt : n_old), "nft_sync");
 			t[r] = now_ms() - t0;
 			if (nft_monitor_fd(n) >= 0)
 				mon |= nft_monitor_read(n);
@@ -168,6 +171,7 @@ int main(int argc, char **argv)
 		       (mon ? " monitor: changed!" : " monitor: quiet") : "");
 		free(t);
 		free(m);
+		free(old);
 	} else if (strcmp(cmd, "putdel") == 0 && ai < argc) {
 		size_t runs = strtoul(argv[ai], NULL, 10), r;
 		double *tp = calloc(runs ? runs : 1, sizeof(*tp));
@@ -233,7 +237,7 @@ int main(int argc, char **argv)
 		/* same public endpoint, different VM: the kernel refuses the whole batch */
 		m[2].public_ip = m[0].public_ip;
 		m[2].public_port = m[0].public_port;
-		ret = nft_sync(n, m, 3);
+		ret = nft_sync(n, m, 3, m, 3);
 		printf("dup: %d (%s) count=%d\n", ret, nft_last_error(n), nft_map_count(n));
 	} else {
 		fatalx("unknown command or missing arguments: %s", cmd);
