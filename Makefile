@@ -162,14 +162,14 @@ unit: $(BUILD)/check_unit
 	$(Q)$(BUILD)/check_unit
 
 install: $(PROGS)
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	$(Q)install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 	  $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/vlab $(DESTDIR)$(UNITDIR)
-	install -m 0755 $(BUILD)/netd $(BUILD)/labd $(DESTDIR)$(SBINDIR)/
-	install -m 0755 $(BUILD)/labctl $(DESTDIR)$(BINDIR)/
-	for m in docs/*.1; do [ -e "$$m" ] && install -m 0644 "$$m" $(DESTDIR)$(MANDIR)/man1/ || true; done
-	for m in docs/*.8; do [ -e "$$m" ] && install -m 0644 "$$m" $(DESTDIR)$(MANDIR)/man8/ || true; done
-	[ -e $(DESTDIR)$(SYSCONFDIR)/vlab/lab.conf ] || install -m 0644 configs/lab.conf $(DESTDIR)$(SYSCONFDIR)/vlab/lab.conf
-	for u in configs/systemd/*.service; do [ -e "$$u" ] && sed 's|@SBINDIR@|$(SBINDIR)|g' "$$u" > $(DESTDIR)$(UNITDIR)/$$(basename $$u) || true; done
+	$(Q)install -m 0755 $(BUILD)/netd $(BUILD)/labd $(DESTDIR)$(SBINDIR)/
+	$(Q)install -m 0755 $(BUILD)/labctl $(DESTDIR)$(BINDIR)/
+	$(Q)for m in docs/*.1; do [ -e "$$m" ] && install -m 0644 "$$m" $(DESTDIR)$(MANDIR)/man1/ || true; done
+	$(Q)for m in docs/*.8; do [ -e "$$m" ] && install -m 0644 "$$m" $(DESTDIR)$(MANDIR)/man8/ || true; done
+	$(Q)[ -e $(DESTDIR)$(SYSCONFDIR)/vlab/lab.conf ] || install -m 0644 configs/lab.conf $(DESTDIR)$(SYSCONFDIR)/vlab/lab.conf
+	$(Q)for u in configs/systemd/*.service; do [ -e "$$u" ] && sed 's|@SBINDIR@|$(SBINDIR)|g' "$$u" > $(DESTDIR)$(UNITDIR)/$$(basename $$u) || true; done
 
 clean:
 	rm -rf $(BUILD)
