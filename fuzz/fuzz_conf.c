@@ -60,6 +60,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[512];
 	int r;
 
+	/*
+	 * libconfig 1.5's scanner exit()s the whole process when an @include names a
+	 * directory ("input in flex scanner failed"; reported, pinned by check_hostile's
+	 * conf_refuses_include_of_a_directory). VLAB_FUZZ_KNOWN=1 lets long runs look past it.
+	 */
+	if (getenv("VLAB_FUZZ_KNOWN") && memmem(data, size, "@include", 8))
+		return 0;
 	if (memfd < 0) {
 		memfd = memfd_create("fuzz-conf", MFD_CLOEXEC);
 		if (memfd < 0)

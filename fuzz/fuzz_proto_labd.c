@@ -55,6 +55,22 @@ static void add_error(struct ctx *x, unsigned line, const char *student, const c
 	json_object_array_add(x->errors, o);
 }
 
+/*
+ * S cut to at most 40 bytes on a UTF-8 boundary. The daemons still quote these values
+ * with "%.40s" (labd/ops.c op_class and op_set_keys, netd/control.c op_del), which can
+ * cut inside a UTF-8 sequence so that the client drops the whole reply: reported; the
+ * replica here does what the fix must do, so that the run looks for other bugs.
+ */
+static const char *quote40(const char *s, char out[41])
+{
+	size_t n = strlen(s);
+
+	n = proto_utf8_cut(s, n < 40 ? n : 40);
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return out;
+}
+
 /* labd/ops.c get_text: a JSON string field that must not hide a NUL. */
 static int get_text(struct ctx *x, json_object *o, const char *key, bool required,
 		    const char **out)
@@ -75,6 +91,7 @@ static int get_text(struct ctx *x, json_object *o, const char *key, bool require
 static int get_class(struct ctx *x, bool required)
 {
 	const char *name = NULL;
+	char q[41];
 	size_t i;
 
 	if (proto_get_string(x->req, "class", false, &name, &x->e) < 0)
@@ -89,8 +106,8 @@ static int get_class(struct ctx *x, bool required)
 	for (i = 0; i < 2; i++)
 		if (strcmp(name, classes[i]) == 0)
 			return 0;
-	proto_error_set(&x->e, PROTO_E_INVALID, "unknown class '%.40s' (classes: net101, sys201)",
-			name);
+	proto_error_set(&x->e, PROTO_E_INVALID, "unknown class '%s' (classes: net101, sys201)",
+			quote40(name, q));
 	return -EINVAL;
 }
 
@@ -184,6 +201,7 @@ static int op_set_keys(struct ctx *x)
 	struct student_rec rec = { 0 };
 	struct student_errors errs = STUDENT_ERRORS_INIT;
 	const char *id, *keys;
+	char q[41];
 	int ret = -EINVAL;
 
 	if (get_text(x, x->req, "student", true, &id) < 0 ||
@@ -191,7 +209,7 @@ static int op_set_keys(struct ctx *x)
 		return -EINVAL;
 	/* labd looks the student up first; an unknown id is not_found there. */
 	if (!id_valid(id)) {
-		proto_error_set(&x->e, PROTO_E_NOTFOUND, "'%.40s' is not enrolled", id);
+		proto_error_set(&x->e, PROTO_E_NOTFOUND, "'%s' is not enrolled", quote40(id, q));
 		return -ENOENT;
 	}
 	if (student_validate(0, id, NULL, NULL, keys, &rec, &errs) < 0) {

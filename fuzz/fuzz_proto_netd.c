@@ -128,6 +128,22 @@ static void check_error(const struct proto_error *e)
 	}
 }
 
+/*
+ * S cut to at most 40 bytes on a UTF-8 boundary. The daemons still quote these values
+ * with "%.40s" (labd/ops.c op_class and op_set_keys, netd/control.c op_del), which can
+ * cut inside a UTF-8 sequence so that the client drops the whole reply: reported; the
+ * replica here does what the fix must do, so that the run looks for other bugs.
+ */
+static const char *quote40(const char *s, char out[41])
+{
+	size_t n = strlen(s);
+
+	n = proto_utf8_cut(s, n < 40 ? n : 40);
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return out;
+}
+
 static int op_put(struct store *s, json_object *req, json_object *reply, struct proto_error *e)
 {
 	const struct mapping *old;
@@ -159,13 +175,14 @@ static int op_put(struct store *s, json_object *req, json_object *reply, struct 
 static int op_del(struct store *s, json_object *req, json_object *reply, struct proto_error *e)
 {
 	const char *student;
+	char q[41];
 
 	if (proto_get_string(req, "student", true, &student, e) < 0)
 		return -EINVAL;
 	if (!id_valid(student)) {
 		proto_error_set(e, PROTO_E_INVALID,
-				"field 'student': '%.40s' is not a student id ([a-z0-9][a-z0-9_-]{0,31})",
-				student);
+				"field 'student': '%s' is not a student id ([a-z0-9][a-z0-9_-]{0,31})",
+				quote40(student, q));
 		return -EINVAL;
 	}
 	if (!store_get(s, student)) {

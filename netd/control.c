@@ -141,8 +141,8 @@ static int op_sync(struct netd *d, json_object *req, json_object *reply, struct 
 	}
 	ret = nft_sync(d->nft, maps, n, old, n_old);
 	if (ret == -ENOENT) {
-		/* The table vanished and the monitor has not caught it yet: rebuild it with
-		 * the new content, still one batch. */
+		/* A table vanished and the monitor has not caught it yet, or a port element
+		 * the store names is gone: rebuild both with the new content, one batch. */
 		ret = nft_apply_full(d->nft, maps, n);
 	}
 	if (ret < 0) {

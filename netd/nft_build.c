@@ -666,7 +666,7 @@ int nft_build_rules(const struct nft_params *p, const char *chain, struct nftnl_
 /*
  * Why bridge-family nftables and not libvirt's nwfilter: netd already owns the host's
  * nftables side and knows every student's MAC and IP, so the ports' rules are elements
- * in the same batch as the DNAT map (a put changes both atomically, a sync replaces both,
+ * in the same batch as the DNAT map (a put changes both atomically, a sync updates both,
  * `nft flush ruleset` is repaired the same way), and nothing depends on libvirt's
  * nwfilter driver running or on labd writing filter XML into every domain.
  *
@@ -733,8 +733,10 @@ int nft_build_port_elems(const struct mapping *m, struct nftnl_set *set)
 
 	if (!m->port[0])
 		return 0;
-	/* The second element lets the VM ask for its lease before it has an address; the
-	 * rules accept 0.0.0.0 only for DHCP (and ARP probes). */
+	/* The second element lets the VM ask for its lease before it has an address, still
+	 * from its own MAC on its own port (the rules accept 0.0.0.0 only for DHCP and ARP
+	 * probes). One element cannot do both: a rule can compare a field with a constant or
+	 * look it up, never compare it with a map's data. */
 	if ((r = port_elem_add(set, m, m->ip)) < 0 || (r = port_elem_add(set, m, none)) < 0)
 		return r;
 	return NFT_PORT_ELEMS;

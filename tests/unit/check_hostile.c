@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cli/roster.h"
+#include "common/conf.h"
 #include "common/id.h"
 #include "common/mapping.h"
 #include "common/proto.h"
@@ -687,6 +688,31 @@ START_TEST(student_validate_refuses_hostile_ids)
 }
 END_TEST
 
+/* ---- config ---- */
+
+/*
+ * Regression (fuzz_conf): libconfig 1.5's scanner calls exit(2) ("input in flex scanner
+ * failed") when an @include names a directory, so a bad config killed the daemon at
+ * start or on a SIGHUP reload instead of being refused with FILE:LINE.
+ */
+START_TEST(conf_refuses_include_of_a_directory)
+{
+	char path[] = "/tmp/vlab-hostile-XXXXXX";
+	static const char text[] = "@include \"/\"\n";
+	struct lab_conf conf;
+	char err[512] = "";
+	int fd = mkstemp(path), r;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, sizeof(text) - 1), (ssize_t)(sizeof(text) - 1));
+	close(fd);
+	r = conf_load(path, &conf, err, sizeof(err));
+	unlink(path);
+	ck_assert_int_eq(r, -EINVAL);
+	ck_assert_msg(strstr(err, "include") != NULL, "message does not say what: '%s'", err);
+}
+END_TEST
+
 Suite *make_hostile_suite(void);
 
 Suite *make_hostile_suite(void)
@@ -712,6 +738,7 @@ Suite *make_hostile_suite(void)
 	tcase_add_test(tc, sshkey_refuses_hostile_lines);
 	tcase_add_test(tc, sshkey_refuses_a_line_over_16k_and_17_keys);
 	tcase_add_test(tc, student_validate_refuses_hostile_ids);
+	tcase_add_test(tc, conf_refuses_include_of_a_directory);
 	suite_add_tcase(s, tc);
 	return s;
 }
