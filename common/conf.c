@@ -10,6 +10,7 @@
 #include <libconfig.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
@@ -806,6 +807,43 @@ static int conf_parse(struct loader *l, const config_setting_t *root, struct lab
 	return conf_parse_classes(l, &top, c);
 }
 
+/*
+ * What libconfig must never see: a path that is not a regular file (its scanner calls
+ * exit() on a directory and blocks on a FIFO), and @include, which would read another
+ * file the same way. The lab's configuration is one file. Leaves F rewound.
+ */
+static int conf_check_file(FILE *f, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	char line[4096];
+	unsigned lineno = 0;
+
+	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: not a regular file (give the path of the "
+				 "configuration file itself)", path);
+		return -EINVAL;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		const char *p = line;
+		size_t len = strlen(line);
+
+		/* a line longer than the buffer continues in the next read: count it once */
+		if (len == 0 || line[len - 1] == '\n' || feof(f))
+			lineno++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (strncmp(p, "@include", 8) == 0) {
+			if (err && errlen)
+				snprintf(err, errlen, "%s:%u: @include is not supported (keep the whole "
+					 "configuration in this one file)", path, lineno);
+			return -EINVAL;
+		}
+	}
+	rewind(f);
+	return 0;
+}
+
 int conf_load(const char *path, struct lab_conf *conf, char *err, size_t errlen)
 {
 	struct loader l = { path, err, errlen };
@@ -829,10 +867,16 @@ int conf_load(const char *path, struct lab_conf *conf, char *err, size_t errlen)
 			snprintf(err, errlen, "%s: cannot open: %s", path, strerror(-ret));
 		return ret;
 	}
-	fclose(f);
+	ret = conf_check_file(f, path, err, errlen);
+	if (ret < 0) {
+		fclose(f);
+		return ret;
+	}
 
 	config_init(&cfg);
-	if (config_read_file(&cfg, path) != CONFIG_TRUE) {
+	ret = config_read(&cfg, f);
+	fclose(f);
+	if (ret != CONFIG_TRUE) {
 		if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO) {
 			ret = -EIO;
 			if (err && errlen)

@@ -24,6 +24,9 @@ void log_setlevel(int level) { log_lvl = level; }
 int log_getlevel(void) { return log_lvl; }
 
 static void log_vemit(int lvl, int errnum, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+static void log_vemit(int lvl, int errnum, const char *fmt, va_list ap)
 {
 	static const char *const tag[] = { "error", "warning", "info", "debug" };
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };

@@ -52,6 +52,18 @@ void proto_error_set(struct proto_error *e, const char *code, const char *fmt, .
 		e->message[proto_utf8_cut(e->message, sizeof(e->message) - 1)] = '\0';
 }
 
+const char *proto_quote(const char *s, char out[PROTO_QUOTE_BUF])
+{
+	size_t n = strlen(s);
+
+	if (n <= QUOTE_MAX)
+		return s;
+	n = proto_utf8_cut(s, QUOTE_MAX);
+	memcpy(out, s, n);
+	memcpy(out + n, "...", 4);
+	return out;
+}
+
 /* A JSON value as a short quotable string: "\"abc\"", "12", "[1,2]", cut with "...". */
 static const char *quote_value(json_object *v, char out[QUOTE_MAX + 4])
 {
@@ -152,11 +164,14 @@ ssize_t linebuf_fill(struct linebuf *lb, int fd)
 
 int linebuf_next(struct linebuf *lb, char **line, size_t *len)
 {
-	char *p = lb->buf + lb->start;
+	char *p;
 	size_t avail = lb->len - lb->start;
 	char *nl;
 	size_t n;
 
+	if (lb->buf == NULL)     /* never filled: no pointer arithmetic on NULL */
+		return 0;
+	p = lb->buf + lb->start;
 	if (avail == 0) {
 		lb->len = lb->start = lb->scanned = 0;
 		return 0;

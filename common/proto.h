@@ -45,6 +45,11 @@ void proto_error_set(struct proto_error *e, const char *code, const char *fmt, .
  * quoted values and messages without producing invalid UTF-8). */
 size_t proto_utf8_cut(const char *s, size_t len);
 
+/* S for a message: itself when short, else its first 40 bytes (on a UTF-8 boundary)
+ * and "...", in OUT. */
+#define PROTO_QUOTE_BUF 48
+const char *proto_quote(const char *s, char out[PROTO_QUOTE_BUF]);
+
 /* A growing input buffer that yields complete lines (without the '\n'). */
 struct linebuf {
 	char *buf;

@@ -24,6 +24,30 @@
 
 static void netd_link_drop(struct labd *l, const char *why);
 
+/* Watches the idle link for netd going away (calls are synchronous, so between them
+ * nothing is due): a restarted netd is then resynced within NETD_RETRY_MS instead of
+ * at labd's next change. One labd per process, so a static is enough. */
+static int netd_watch = -1;
+
+static void netd_watch_cb(int watch, int fd, int events, void *opaque)
+{
+	struct labd *l = opaque;
+	char buf[512];
+	ssize_t n;
+
+	if (fd != l->netd_fd)
+		return;
+	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	if (n > 0) {
+		log_warnx("netd sent %zd bytes nobody asked for: ignored", n);
+		return;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EINTR) &&
+	    !(events & (VIR_EVENT_HANDLE_HANGUP | VIR_EVENT_HANDLE_ERROR)))
+		return;
+	netd_link_drop(l, n == 0 ? "netd closed the connection" : strerror(errno));
+}
+
 static void netd_retry_cb(int timer, void *opaque)
 {
 	struct labd *l = opaque;
@@ -42,6 +66,10 @@ static void netd_schedule_retry(struct labd *l)
 
 static void netd_link_drop(struct labd *l, const char *why)
 {
+	if (netd_watch >= 0) {
+		virEventRemoveHandle(netd_watch);
+		netd_watch = -1;
+	}
 	if (l->netd_fd >= 0) {
 		log_warnx("netd link lost (%s): retrying every %d s; changes are resent then",
 			  why, NETD_RETRY_MS / 1000);
@@ -163,8 +191,13 @@ void netd_link_start(struct labd *l)
 	l->netd_fd = fd;
 	linebuf_init(&l->netd_in, 0);
 	log_info("connected to netd at %s", l->conf.netd_socket);
-	if (netd_link_sync(l) < 0 && l->netd_fd >= 0)
+	if (netd_link_sync(l) < 0 && l->netd_fd >= 0) {
 		netd_link_drop(l, "sync refused");
+		return;
+	}
+	if (l->netd_fd >= 0 && netd_watch < 0)
+		netd_watch = virEventAddHandle(l->netd_fd, VIR_EVENT_HANDLE_READABLE, netd_watch_cb,
+					       l, NULL);
 }
 
 int netd_link_put(struct labd *l, const struct db_alloc *a)

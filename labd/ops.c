@@ -46,14 +46,14 @@ static const struct conf_class *op_class(struct op_ctx *x, bool required)
 	}
 	cls = conf_class_find(&x->l->conf, name);
 	if (!cls) {
-		char list[256] = "";
+		char list[256] = "", q[PROTO_QUOTE_BUF];
 		size_t i;
 
 		for (i = 0; i < x->l->conf.n_classes; i++)
 			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
 				 x->l->conf.classes[i].name);
-		proto_error_set(&x->e, PROTO_E_INVALID, "unknown class '%.40s' (classes: %s)", name,
-				list);
+		proto_error_set(&x->e, PROTO_E_INVALID, "unknown class '%s' (classes: %s)",
+				proto_quote(name, q), list);
 	}
 	return cls;
 }
@@ -555,7 +555,9 @@ static int op_set_keys(struct op_ctx *x)
 	    get_text(x, x->req, "ssh_keys", true, &keys) < 0)
 		return -EINVAL;
 	if (db_student_get(l->db, id, &s) < 0) {
-		proto_error_set(&x->e, PROTO_E_NOTFOUND, "'%.40s' is not enrolled", id);
+		char q[PROTO_QUOTE_BUF];
+
+		proto_error_set(&x->e, PROTO_E_NOTFOUND, "'%s' is not enrolled", proto_quote(id, q));
 		return -ENOENT;
 	}
 	if (student_validate(0, id, s.name, s.email, keys, &rec, &errs) < 0) {

@@ -73,9 +73,11 @@ static int op_del(struct netd *d, json_object *req, json_object *reply, struct p
 	if (proto_get_string(req, "student", true, &student, e) < 0)
 		return -EINVAL;
 	if (!id_valid(student)) {
+		char q[PROTO_QUOTE_BUF];
+
 		proto_error_set(e, PROTO_E_INVALID,
-				"field 'student': '%.40s' is not a student id ([a-z0-9][a-z0-9_-]{0,31})",
-				student);
+				"field 'student': '%s' is not a student id ([a-z0-9][a-z0-9_-]{0,31})",
+				proto_quote(student, q));
 		return -EINVAL;
 	}
 	old = store_get(d->store, student);

@@ -296,6 +296,7 @@ t_bad_requests_are_refused_without_change() {
 	while IFS='|' read -r code req; do
 		[ -n "$code" ] || continue
 		r=$(printf '%s\n' "$req" | rpc)
+		printf '%s' "$r" | iconv -f UTF-8 -t UTF-8 >/dev/null 2>&1 || fail "reply to $req is not UTF-8"
 		case $r in
 		*'"ok":false'*"\"code\":\"$code\""*) ;;
 		*) fail "request $req: expected error $code, got: $r" ;;
@@ -330,6 +331,7 @@ invalid|{"v":1,"op":"sync","mappings":[$(mapping a 52:54:00:00:01:01 10.77.0.20 
 invalid|{"v":1,"op":"sync","mappings":[$(mapping a 52:54:00:00:01:01 10.77.0.20 22 203.0.113.10 20100),$(mapping a 52:54:00:00:01:02 10.77.0.21 22 203.0.113.10 20101)]}
 invalid|{"v":1,"op":"sync","mappings":"all"}
 not_found|{"v":1,"op":"del","student":"nobody"}
+invalid|{"v":1,"op":"del","student":"aéééééééééééééééééééééééé"}
 EOF
 	after=$(printf '{"v":1,"op":"dump"}\n' | rpc)
 	[ "$before" = "$after" ] || fail "state changed: $before -> $after"
