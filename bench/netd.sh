@@ -234,11 +234,13 @@ stats rss_kib KiB "${rss[@]}"
 # and short blocks of connections alternate between the three cases.
 step "connection rate: $CYCLES cycles x 3 cases x $BLOCK connections"
 lab_up 1 >>"$T_DIR/setup.out" 2>&1 || { cat "$T_DIR/setup.out" >&2; die "lab1 setup failed"; }
+# lab2: one mapping too, plus the rule-per-student chain in front of netd's map.
+lab_up 2 >>"$T_DIR/setup.out" 2>&1 || { cat "$T_DIR/setup.out" >&2; die "lab2 setup failed"; }
 t0=$(date +%s%N)
-lab nft -f "$T_DIR/rules.nft" || die "loading $N rules"
+ip netns exec "$P-lab2" nft -f "$T_DIR/rules.nft" || die "loading $N rules"
 RULES_LOAD_MS=$((($(date +%s%N) - t0) / 1000000))
-RULE_PORT=30000   # mapping 0's rule: the last of the chain
-wait_for 3 inet "$TOOLS/tcpprobe" once "$PUB_IP" $RULE_PORT 500 >/dev/null || die "rule path does not reach vm0"
+RULE_PORT=$PUB_PORT   # mapping 0's rule: the last of the chain
+wait_for 3 ip netns exec "$P-inet2" "$TOOLS/tcpprobe" once "$PUB_IP" $RULE_PORT 500 >/dev/null || die "rule path does not reach vm0"
 [ "$(lab "$TOOLS/rpc" "$SOCK" <<<'{"v":1,"op":"status"}' | grep -o '"kernel_elements":[0-9]*')" = "\"kernel_elements\":$N" ] ||
 	die "the main lab's map does not hold $N elements"
 
@@ -247,7 +249,7 @@ rate() { # CASE -> connections/s of one block
 	case $1 in
 	map1) out=$(ip netns exec "$P-inet1" "$TOOLS/tcpprobe" rate "$PUB_IP" "$PUB_PORT" "$BLOCK") ;;
 	map10k) out=$(inet "$TOOLS/tcpprobe" rate "$PUB_IP" "$PUB_PORT" "$BLOCK") ;;
-	rules) out=$(inet "$TOOLS/tcpprobe" rate "$PUB_IP" $RULE_PORT "$BLOCK") ;;
+	rules) out=$(ip netns exec "$P-inet2" "$TOOLS/tcpprobe" rate "$PUB_IP" $RULE_PORT "$BLOCK") ;;
 	esac || { log "rate $1: $out"; return 1; }
 	printf '%s\n' "$out" | sed -n 's/.* rate=\([0-9]*\) .*/\1/p'
 }
@@ -271,8 +273,8 @@ stats rate_rules conn/s "${r_rules[@]}"
 stats rate_ratio x "${ratio[@]}"
 stats rate_ratio_rules x "${ratio_rules[@]}"
 # The last rule counts its hits: every connection of the rules blocks went through it.
-RULE_HITS=$(lab nft list chain ip vlab_rules pre | sed -n "s/.*dport $RULE_PORT counter packets \([0-9]*\).*/\1/p")
-lab nft delete table ip vlab_rules
+RULE_HITS=$(ip netns exec "$P-lab2" nft list chain ip vlab_rules pre | sed -n "s/.*dport $RULE_PORT counter packets \([0-9]*\).*/\1/p")
+ip netns exec "$P-lab2" nft delete table ip vlab_rules
 RSS_END=$(rss_kib "$NETD_PID" VmRSS)
 HWM=$(rss_kib "$NETD_PID" VmHWM)
 # Diagnostic only, after every measurement: how much of the idle RSS is heap that glibc
@@ -370,10 +372,11 @@ What each figure is:
   $CYCLES cycles of one block per case, the order of the cases rotating through all six
   permutations. Each ratio is taken within a cycle; the middle half of the cycles' 10k / 1
   ratios lies between $(fig rate_ratio q1) and $(fig rate_ratio q3) (cases swing together with the shared
-  machine's load). The rules case is a chain of its own
-  at priority dstnat + 10 holding $N rules \`ip daddr A tcp dport P dnat to IP:22\` (loading them
-  took $RULES_LOAD_MS ms with \`nft -f\`); its test port is not in netd's map, so netd's chain
-  lets the packet pass and the last rule DNATs it; a counter on that rule saw $RULE_HITS new
+  machine's load). The rules case runs in a third lab (one mapping in netd's map) with a
+  chain of its own at priority dstnat - 10, before netd's, holding $N rules
+  \`ip daddr A tcp dport P dnat to IP:22\` (loading them took $RULES_LOAD_MS ms with
+  \`nft -f\`); every new connection walks them and the last one, mapping 0's endpoint,
+  DNATs it (netd's forward chain admits it: that endpoint is a key of its map); a counter on that rule saw $RULE_HITS new
   connections (the blocks made $((CYCLES * BLOCK)), plus a warm-up block and a probe). At the
   medians, walking the rules adds $(awk -v r="$(fig rate_rules median)" -v m="$(fig rate_map10k median)" 'BEGIN { printf "%.0f", 1e6 / r - 1e6 / m }') µs to every new connection.
 - **memory**: VmRSS after each of $RSS_RUNS syncs of $N, 1 s later (idle: files written, freed heap returned; the transient peak of a sync is the VmHWM below). At start,

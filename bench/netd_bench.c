@@ -213,14 +213,17 @@ static int cmd_nftfile(int argc, char **argv)
 		}
 		fprintf(f, "}\n");
 	} else if (strcmp(kind, "rules") == 0) {
-		/* After netd's dstnat chain: a port netd's map does not hold falls through to
-		 * these rules; one that it holds is DNATed by netd and never gets here. */
+		/* The sysadmin's way: one rule per student, in a chain that runs BEFORE netd's
+		 * dstnat chain, so every new connection walks it. Mapping 0's own endpoint is
+		 * the last rule (with a counter to show the test reached it); the others use
+		 * ports nobody connects to. Mapping 0's endpoint is also in netd's map, so
+		 * netd's forward chain admits what this chain DNATs. */
 		fprintf(f, "add table ip %s\n"
-			"add chain ip %s pre { type nat hook prerouting priority dstnat + 10; }\n",
+			"add chain ip %s pre { type nat hook prerouting priority dstnat - 10; }\n",
 			table, table);
-		/* Mapping 0 last, with a counter to show that the test reached it. */
-		for (i = 1; i <= n; i++)
-			nft_rule_line(f, table, &maps[i % n], BENCH_RULE_PORT_BASE + i % n, i == n);
+		for (i = 1; i < n; i++)
+			nft_rule_line(f, table, &maps[i], BENCH_RULE_PORT_BASE + i, false);
+		nft_rule_line(f, table, &maps[0], maps[0].public_port, true);
 	} else {
 		fprintf(stderr, "netd_bench: nftfile: unknown KIND '%s' (map, mapdef, rules)\n", kind);
 		fclose(f);
