@@ -733,20 +733,33 @@ out:
 	return ret;
 }
 
+/*
+ * One upload stream at a time on the shared connection. Seeds are 1 MiB, so this costs
+ * little; in exchange libvirt's client never multiplexes several streams with the
+ * workers' other calls (once, under load, a concurrent upload left another thread's
+ * call waiting for a reply forever: see docs/reliability.md), and a stream never
+ * counts against libvirtd's per-client request limit (max_client_requests, 5) more
+ * than once.
+ */
+static pthread_mutex_t virt_stream_lock = PTHREAD_MUTEX_INITIALIZER;
+
 /* Streams DATA into VOL from offset 0 (virStorageVolUpload). */
 static int virt_stream_upload(virConnectPtr c, virStorageVolPtr vol, const char *name,
 			      const uint8_t *data, size_t len)
 {
-	virStreamPtr st = virStreamNew(c, 0);
+	virStreamPtr st;
 	size_t off = 0;
 	int ret;
 
-	if (!st)
-		return virt_fail("stream for", name);
+	pthread_mutex_lock(&virt_stream_lock);
+	st = virStreamNew(c, 0);
+	if (!st) {
+		ret = virt_fail("stream for", name);
+		goto out;
+	}
 	if (virStorageVolUpload(vol, st, 0, len, 0) < 0) {
 		ret = virt_fail("upload to", name);
-		virStreamFree(st);
-		return ret;
+		goto out;
 	}
 	while (off < len) {
 		size_t chunk = len - off < VIRT_CHUNK ? len - off : VIRT_CHUNK;
@@ -755,13 +768,15 @@ static int virt_stream_upload(virConnectPtr c, virStorageVolPtr vol, const char 
 		if (n < 0) {
 			ret = virt_fail("upload to", name);
 			virStreamAbort(st);
-			virStreamFree(st);
-			return ret;
+			goto out;
 		}
 		off += (size_t)n;
 	}
 	ret = virStreamFinish(st) < 0 ? virt_fail("finish upload to", name) : 0;
-	virStreamFree(st);
+out:
+	if (st)
+		virStreamFree(st);
+	pthread_mutex_unlock(&virt_stream_lock);
 	return ret;
 }
 

@@ -80,7 +80,8 @@ int virt_dom_start(struct virt *v, const char *name);          /* 0 if already r
 int virt_dom_stop(struct virt *v, const char *name, unsigned timeout_s, bool force);
 int virt_dom_destroy(struct virt *v, const char *name);        /* forced off; 0 if not running */
 int virt_dom_reboot(struct virt *v, const char *name);
-/* Forced off, then undefined (with its managed save / nvram, if any). 0 if missing. */
+/* Forced off, then undefined (with its managed save / nvram, if any). 0 if missing;
+ * -EPERM (and nothing done) for a domain that does not carry labd's metadata. */
 int virt_dom_remove(struct virt *v, const char *name);
 int virt_dom_state(struct virt *v, const char *name, enum virt_state *state);
 
