@@ -275,7 +275,7 @@ START_TEST(conf_loads_test_conf_from_configs)
 	ck_assert_uint_eq(c.classes[0].memory_mib, 256);
 	snprintf(want, sizeof(want), "%s/vmlinuz", images);
 	ck_assert_str_eq(c.classes[0].kernel, want);
-	ck_assert_str_eq(c.classes[0].cmdline, "console=ttyS0 quiet");
+	ck_assert_str_eq(c.classes[0].cmdline, "console=ttyS0 quiet no_timer_check");
 	conf_free(&c);
 }
 END_TEST
