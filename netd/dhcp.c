@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "common/addr.h"
+#include "common/fsutil.h"
 #include "common/log.h"
 
 #define DHCP_STOP_WAIT_MS   3000    /* SIGTERM -> SIGKILL */
@@ -204,97 +205,6 @@ char **dhcp_argv_build(const struct dhcp *d)
 
 /* --- files -------------------------------------------------------------------------- */
 
-static int dhcp_write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, buf, len);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-/* mkdir -p, mode 0755 for what we create. */
-static int dhcp_mkdir_p(const char *path)
-{
-	char *p = strdup(path);
-	struct stat st;
-	int r = 0;
-
-	if (!p)
-		return -ENOMEM;
-	for (char *s = p + 1; ; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		char c = *s;
-
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
-			r = -errno;
-			log_warn("creating %s", p);
-			goto out;
-		}
-		*s = c;
-		if (c == '\0')
-			break;
-	}
-	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		r = -ENOTDIR;
-		log_warnx("%s is not a directory", path);
-	}
-out:
-	free(p);
-	return r;
-}
-
-/* Writes TEXT to PATH through PATH.tmp + fsync + rename, mode 0644 whatever the umask
- * (dnsmasq, as "nobody", must read the hosts file). */
-static int dhcp_replace_file(const char *path, const char *text, size_t len)
-{
-	char *tmp = NULL;
-	int fd = -1, r;
-
-	if (asprintf(&tmp, "%s.tmp", path) < 0)
-		return -ENOMEM;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0) {
-		r = -errno;
-		log_warn("%s", tmp);
-		goto out;
-	}
-	if (fchmod(fd, 0644) < 0 || dhcp_write_all(fd, text, len) < 0 || fsync(fd) < 0) {
-		r = -errno;  /* each of the three leaves errno set */
-		log_warn("writing %s", tmp);
-		goto out;
-	}
-	r = close(fd);
-	fd = -1;
-	if (r < 0) {
-		r = -errno;
-		log_warn("closing %s", tmp);
-		goto out;
-	}
-	if (rename(tmp, path) < 0) {
-		r = -errno;
-		log_warn("renaming %s", tmp);
-		goto out;
-	}
-	r = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (r < 0)
-		unlink(tmp);
-	free(tmp);
-	return r;
-}
-
 int dhcp_write_hosts(struct dhcp *d, const struct mapping *maps, size_t n)
 {
 	char *text = NULL;
@@ -302,7 +212,7 @@ int dhcp_write_hosts(struct dhcp *d, const struct mapping *maps, size_t n)
 	FILE *f;
 	int r;
 
-	r = dhcp_mkdir_p(d->conf->state_dir);
+	r = fs_mkdir_p(d->conf->state_dir, 0755);
 	if (r < 0)
 		return r;
 	f = open_memstream(&text, &len);
@@ -320,8 +230,9 @@ int dhcp_write_hosts(struct dhcp *d, const struct mapping *maps, size_t n)
 	}
 	if (fclose(f) != 0 && r == 0)
 		r = -ENOMEM;
+	/* 0644 whatever the umask: dnsmasq, as "nobody", rereads it. */
 	if (r == 0)
-		r = dhcp_replace_file(d->hosts_path, text, len);
+		r = fs_replace_file(d->hosts_path, text, len, 0644);
 	free(text);
 	return r;
 }
@@ -399,7 +310,7 @@ static int dhcp_write_pidfile(struct dhcp *d)
 	char buf[32];
 	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)d->pid);
 
-	return dhcp_replace_file(d->pid_path, buf, (size_t)n);
+	return fs_replace_file(d->pid_path, buf, (size_t)n, 0644);
 }
 
 /* Is PID a dnsmasq serving our hosts file? Reading /proc/PID/cmdline guards against a
@@ -489,8 +400,8 @@ int dhcp_start(struct dhcp *d)
 
 	if (d->pid > 0)
 		return 0;
-	if ((r = dhcp_mkdir_p(d->conf->state_dir)) < 0 ||
-	    (r = dhcp_mkdir_p(d->conf->run_dir)) < 0)
+	if ((r = fs_mkdir_p(d->conf->state_dir, 0755)) < 0 ||
+	    (r = fs_mkdir_p(d->conf->run_dir, 0755)) < 0)
 		return r;
 	dhcp_stop_stale(d);
 

@@ -10,15 +10,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/fsutil.h"
 #include "common/log.h"
 #include "netd/netd.h"
 
 int persist_save(const char *path, const struct mapping *maps, size_t n)
 {
 	json_object *arr = json_object_new_array_ext((int)n);
-	char *tmp = NULL, *text = NULL;
+	char *text = NULL;
 	size_t len = 0;
-	int fd = -1, ret = -ENOMEM;
+	int ret = -ENOMEM;
 	size_t i;
 
 	if (!arr)
@@ -32,47 +33,10 @@ int persist_save(const char *path, const struct mapping *maps, size_t n)
 		}
 	}
 	text = proto_serialize(arr, &len);
-	if (!text || asprintf(&tmp, "%s.tmp", path) < 0) {
-		tmp = NULL;
+	if (!text)
 		goto out;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		ret = -errno;
-		log_warn("state file %s", tmp);
-		goto out;
-	}
-	for (size_t off = 0; off < len;) {
-		ssize_t w = write(fd, text + off, len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			ret = -errno;
-			log_warn("state file %s", tmp);
-			goto out;
-		}
-		off += (size_t)w;
-	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		fd = -1;
-		ret = -errno;
-		log_warn("state file %s", tmp);
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		ret = -errno;
-		log_warn("state file %s", path);
-		goto out;
-	}
-	ret = 0;
+	ret = fs_replace_file(path, text, len, 0600);
 out:
-	if (fd >= 0)
-		close(fd);
-	if (ret < 0 && tmp)
-		unlink(tmp);
-	free(tmp);
 	free(text);
 	json_object_put(arr);
 	return ret;

@@ -45,7 +45,7 @@ echo "bridge_dhcp_smoke: building the driver"
 	-Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
 	-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
 	$(pkg-config --cflags libnl-route-3.0 json-c) \
-	tests/tools/bridge_dhcp_driver.c netd/bridge.c netd/dhcp.c common/addr.c common/log.c \
+	tests/tools/bridge_dhcp_driver.c netd/bridge.c netd/dhcp.c common/addr.c common/fsutil.c common/log.c \
 	-o "$DRIVER" $(pkg-config --libs libnl-route-3.0)) || exit 1
 
 lab() { ip netns exec "$LAB" "$@"; }
