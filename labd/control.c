@@ -221,6 +221,11 @@ void request_progress(struct labd *l, struct request *r, const char *student, in
 
 	if (r->done < r->total)
 		return;
+	/* Volume files labd wrote for this request become visible in libvirt (virsh
+	 * vol-list) before the reply says the request is done. */
+	if (virt_pool_sync(l->virt) < 0)
+		log_warnx("%s: the storage pool was not refreshed; libvirt lists the new volumes "
+			  "at its next refresh", r->op);
 	if (r->client) {
 		struct client *c = r->client;
 		json_object *reply;

@@ -198,14 +198,14 @@ static int task_make_disks(struct task *t)
 	ret = task_build_seed(t, &seed);
 	if (ret < 0)
 		return task_fail(t, ret, "building the seed");
-	ret = virt_vol_create_upload(t->virt, t->seed, seed, LABD_SEED_BYTES);
+	ret = virt_vol_create_raw(t->virt, t->seed, seed, LABD_SEED_BYTES);
 	free(seed);
 	if (ret < 0) {
 		if (ret == -ENOSPC)
 			snprintf(t->job.error, sizeof(t->job.error),
 				 "no space left in the pool directory %s for the seed",
 				 t->conf->pool_dir);
-		return task_fail(t, ret, "uploading the seed");
+		return task_fail(t, ret, "writing the seed");
 	}
 	return 0;
 }
@@ -287,9 +287,9 @@ static void task_run(struct job *j)
 			task_fail(t, ret, "building the seed");
 			break;
 		}
-		ret = virt_vol_upload(t->virt, t->seed, seed, LABD_SEED_BYTES);
+		ret = virt_vol_rewrite(t->virt, t->seed, seed, LABD_SEED_BYTES);
 		if (ret == -ENOENT)
-			ret = virt_vol_create_upload(t->virt, t->seed, seed, LABD_SEED_BYTES);
+			ret = virt_vol_create_raw(t->virt, t->seed, seed, LABD_SEED_BYTES);
 		if (ret < 0)
 			task_fail(t, ret, "writing the seed");
 		break;
@@ -307,7 +307,7 @@ static void task_run(struct job *j)
 		}
 		if ((ret = virt_vol_exists(t->virt, t->seed)) == 0) {
 			if ((ret = task_build_seed(t, &seed)) == 0)
-				ret = virt_vol_create_upload(t->virt, t->seed, seed, LABD_SEED_BYTES);
+				ret = virt_vol_create_raw(t->virt, t->seed, seed, LABD_SEED_BYTES);
 		}
 		if (ret < 0) {
 			task_fail(t, ret, "repairing the seed");

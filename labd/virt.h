@@ -53,15 +53,22 @@ int virt_pool_ensure(struct virt *v);
  * -EINVAL (e.g. a qcow2 with a backing file of its own is fine, a directory is not). */
 int virt_base_probe(const char *path, char format[8], uint64_t *virtual_size);
 
-/* Volumes in our pool. */
+/* Volumes in our pool. The files of new ones are written by labd (labd/volfile.c):
+ * libvirt lists them after virt_pool_sync, and every call below that looks a volume
+ * up by name finds them before that. */
+/* A qcow2 overlay of BASE_PATH (format BASE_FORMAT, CAPACITY bytes: 0 = the base's):
+ * a copy of an empty overlay that libvirt made for this base, once. -EEXIST if NAME
+ * exists. */
 int virt_vol_create_overlay(struct virt *v, const char *name, const char *base_path,
 			    const char *base_format, uint64_t capacity);
-/* Creates a raw volume of LEN bytes and uploads DATA into it (virStorageVolUpload + a
- * stream). */
-int virt_vol_create_upload(struct virt *v, const char *name, const uint8_t *data, size_t len);
-/* Overwrites the existing volume NAME from offset 0 with DATA (virStorageVolUpload into
- * the same file, so a running VM's next boot reads the new content). */
-int virt_vol_upload(struct virt *v, const char *name, const uint8_t *data, size_t len);
+/* A raw volume holding DATA (a seed). -EEXIST if NAME exists. */
+int virt_vol_create_raw(struct virt *v, const char *name, const uint8_t *data, size_t len);
+/* Overwrites the existing volume NAME from offset 0 with DATA, in place, so a running
+ * VM's next boot reads the new content. -ENOENT if it is missing. */
+int virt_vol_rewrite(struct virt *v, const char *name, const uint8_t *data, size_t len);
+/* Refreshes the pool if labd made volume files since the last refresh: after it,
+ * `virsh vol-list` shows them. labd calls it when a request's last student is done. */
+int virt_pool_sync(struct virt *v);
 /* Deletes NAME from our pool; 0 if it is not there. */
 int virt_vol_delete(struct virt *v, const char *name);
 /* Full path of volume NAME in our pool (malloc'd), whether or not it exists yet. */

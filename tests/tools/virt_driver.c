@@ -6,8 +6,11 @@
  *   virt_driver CMD [ARGS]
  *     pool-ensure
  *     probe PATH                    prints "FORMAT SIZE"
- *     overlay NAME BASE             overlay on BASE (format and size probed)
- *     upload NAME FILE              raw volume NAME with FILE's bytes
+ *     overlay NAME BASE             overlay on BASE (format and size probed), then
+ *                                   virt_pool_sync as labd does at a request's end
+ *     overlay-nosync NAME BASE      the same without the pool refresh
+ *     raw NAME FILE                 raw volume NAME with FILE's bytes, then pool sync
+ *     rewrite NAME FILE             FILE's bytes over volume NAME, in place
  *     vol-delete NAME | vol-exists NAME (prints 1/0) | vol-path NAME | vol-list
  *     vol-backing NAME              prints the backing path (or nothing)
  *     define NAME STUDENT INDEX OVERLAY BRIDGE CONSOLE
@@ -170,28 +173,33 @@ static int run(struct virt *v, const char *cmd, int argc, char **a)
 
 	if (!strcmp(cmd, "pool-ensure"))
 		return virt_pool_ensure(v);
-	if (!strcmp(cmd, "overlay")) {
+	if (!strcmp(cmd, "overlay") || !strcmp(cmd, "overlay-nosync")) {
 		char fmt[8];
 		uint64_t size;
 
 		NEED(2);
 		ret = virt_base_probe(a[1], fmt, &size);
-		return ret < 0 ? ret : virt_vol_create_overlay(v, a[0], a[1], fmt, size);
+		if (ret == 0)
+			ret = virt_vol_create_overlay(v, a[0], a[1], fmt, size);
+		if (ret == 0 && !strcmp(cmd, "overlay"))
+			ret = virt_pool_sync(v);
+		return ret;
 	}
-	if (!strcmp(cmd, "upload")) {
+	if (!strcmp(cmd, "raw") || !strcmp(cmd, "rewrite")) {
 		uint8_t *data = NULL;
 		size_t len = 0;
-		struct timespec t0, t1;
 
 		NEED(2);
 		ret = read_file(a[1], &data, &len);
 		if (ret < 0)
 			return ret;
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		ret = virt_vol_create_upload(v, a[0], data, len);
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		fprintf(stderr, "upload of %zu bytes: %ld ms\n", len,
-			(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		if (!strcmp(cmd, "raw")) {
+			ret = virt_vol_create_raw(v, a[0], data, len);
+			if (ret == 0)
+				ret = virt_pool_sync(v);
+		} else {
+			ret = virt_vol_rewrite(v, a[0], data, len);
+		}
 		free(data);
 		return ret;
 	}
