@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/proto.h"
 
 #ifndef SO_PEERGROUPS
 #define SO_PEERGROUPS 59         /* Linux 4.13; older libc headers lack it */
@@ -280,6 +281,21 @@ bool sock_peer_allowed(int fd, const struct sock_peer *peer, gid_t gid)
 	if (peer->gid == gid)
 		return true;
 	return sock_peer_in_group(fd, gid);
+}
+
+char *sock_peer_refusal(const struct sock_peer *peer, size_t *len)
+{
+	struct proto_error e;
+	json_object *r;
+	char *s;
+
+	/* The operator guide quotes this text (labctl prints it as it is): keep it. */
+	proto_error_set(&e, PROTO_E_DENIED, "permission denied: uid %u is neither root nor in "
+			"the lab's socket group", (unsigned)peer->uid);
+	r = proto_new_error(-1, &e);
+	s = proto_serialize(r, len);
+	json_object_put(r);
+	return s;
 }
 
 int sock_connect(const char *path)

@@ -3,6 +3,7 @@
 #define VLAB_SOCK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 struct sock_peer {
@@ -25,6 +26,11 @@ int sock_accept(int lfd, struct sock_peer *peer);
 /* True when the peer on FD is root, or has GID as its primary or a supplementary
  * group (gid (gid_t)-1 = root only). */
 bool sock_peer_allowed(int fd, const struct sock_peer *peer, gid_t gid);
+
+/* The reply line (malloc'd, '\n'-terminated, *LEN its length; NULL if out of memory)
+ * that both daemons send a PEER refused by sock_peer_allowed before closing: a protocol
+ * error "denied" without an id that names the peer's uid. */
+char *sock_peer_refusal(const struct sock_peer *peer, size_t *len);
 
 /* Resolves a group name; 0 or -ENOENT. */
 int sock_group_gid(const char *group, gid_t *gid);

@@ -118,22 +118,16 @@ static void listen_cb(int watch, int fd, int events, void *opaque)
 	if (cfd < 0)
 		return;
 	if (!sock_peer_allowed(cfd, &peer, l->gid)) {
-		struct proto_error e;
-		json_object *r;
 		char *s;
 		size_t len;
 
 		log_warnx("control: refused uid %u (pid %d): neither root nor in group %s",
 			  (unsigned)peer.uid, (int)peer.pid,
 			  l->conf.socket_group ? l->conf.socket_group : "(none configured)");
-		proto_error_set(&e, PROTO_E_DENIED, "permission denied: uid %u is neither root nor "
-				"in the lab's socket group", (unsigned)peer.uid);
-		r = proto_new_error(-1, &e);
-		s = proto_serialize(r, &len);
+		s = sock_peer_refusal(&peer, &len);
 		if (s && send(cfd, s, len, MSG_NOSIGNAL) < 0)
 			log_debug("control: reply to refused peer failed");
 		free(s);
-		json_object_put(r);
 		close(cfd);
 		return;
 	}

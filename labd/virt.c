@@ -1079,6 +1079,33 @@ static virDomainPtr virt_dom_get(virConnectPtr c, const char *name, int *ret)
 	return d;
 }
 
+/* The boilerplate of every call on one domain: a connection reference of our own, the
+ * lookup, FN on the domain, and both handles freed after. Returns FN's result,
+ * -ENOTCONN while disconnected, IF_MISSING when NAME does not exist (the lookup's
+ * quiet -ENOENT; FN is not called), or the lookup's error. */
+static int virt_dom_with(struct virt *v, const char *name, int if_missing,
+			 int (*fn)(virDomainPtr d, const char *name, void *arg), void *arg)
+{
+	virConnectPtr c = virt_conn_get(v);
+	virDomainPtr d = NULL;
+	int ret = -ENOTCONN;
+
+	if (!c)
+		return ret;
+	d = virt_dom_get(c, name, &ret);
+	if (!d) {
+		if (ret == -ENOENT)
+			ret = if_missing;
+		goto out;
+	}
+	ret = fn(d, name, arg);
+out:
+	if (d)
+		virDomainFree(d);
+	virt_conn_put(c);
+	return ret;
+}
+
 int virt_dom_define(struct virt *v, const char *xml, bool autostart)
 {
 	virConnectPtr c = virt_conn_get(v);
@@ -1107,29 +1134,21 @@ out:
 	return ret;
 }
 
-int virt_dom_start(struct virt *v, const char *name)
+static int virt_dom_start_cb(virDomainPtr d, const char *name, void *arg)
 {
-	virConnectPtr c = virt_conn_get(v);
-	virDomainPtr d = NULL;
-	int ret = -ENOTCONN;
-
-	if (!c)
-		return ret;
-	d = virt_dom_get(c, name, &ret);
-	if (!d)
-		goto out;
-	ret = 0;
+	(void)arg;
 	if (virDomainIsActive(d) == 1)
-		goto out;
+		return 0;
 	/* Started by someone else between the check and here: still success. */
 	if (virDomainCreate(d) < 0 && !(virt_last_code() == VIR_ERR_OPERATION_INVALID &&
 					virDomainIsActive(d) == 1))
-		ret = virt_fail("start domain", name);
-out:
-	if (d)
-		virDomainFree(d);
-	virt_conn_put(c);
-	return ret;
+		return virt_fail("start domain", name);
+	return 0;
+}
+
+int virt_dom_start(struct virt *v, const char *name)
+{
+	return virt_dom_with(v, name, -ENOENT, virt_dom_start_cb, NULL);
 }
 
 /* Forced off; 0 if it was not running. */
@@ -1145,21 +1164,15 @@ static int virt_dom_kill(virDomainPtr d, const char *name)
 	return 0;
 }
 
+static int virt_dom_destroy_cb(virDomainPtr d, const char *name, void *arg)
+{
+	(void)arg;
+	return virt_dom_kill(d, name);
+}
+
 int virt_dom_destroy(struct virt *v, const char *name)
 {
-	virConnectPtr c = virt_conn_get(v);
-	virDomainPtr d = NULL;
-	int ret = -ENOTCONN;
-
-	if (!c)
-		return ret;
-	d = virt_dom_get(c, name, &ret);
-	if (d)
-		ret = virt_dom_kill(d, name);
-	if (d)
-		virDomainFree(d);
-	virt_conn_put(c);
-	return ret;
+	return virt_dom_with(v, name, -ENOENT, virt_dom_destroy_cb, NULL);
 }
 
 static bool virt_dom_is_off(virDomainPtr d)
@@ -1171,85 +1184,67 @@ static bool virt_dom_is_off(virDomainPtr d)
 	return state == VIR_DOMAIN_SHUTOFF || state == VIR_DOMAIN_CRASHED;
 }
 
-int virt_dom_stop(struct virt *v, const char *name, unsigned timeout_s, bool force)
+struct virt_stop_args {
+	unsigned timeout_s;
+	bool force;
+};
+
+static int virt_dom_stop_cb(virDomainPtr d, const char *name, void *arg)
 {
-	virConnectPtr c = virt_conn_get(v);
-	virDomainPtr d = NULL;
+	const struct virt_stop_args *a = arg;
 	struct timespec tick = { 0, 200 * 1000 * 1000 };
 	unsigned i;
-	int ret = -ENOTCONN;
 
-	if (!c)
-		return ret;
-	d = virt_dom_get(c, name, &ret);
-	if (!d)
-		goto out;
-	ret = 0;
 	if (virDomainIsActive(d) == 0)
-		goto out;
-	if (!force) {
+		return 0;
+	if (!a->force) {
 		if (virDomainShutdown(d) < 0) {
 			if (virt_last_code() == VIR_ERR_OPERATION_INVALID && virt_dom_is_off(d))
-				goto out;
+				return 0;
 			/* No ACPI listener or agent: fall through to the forced path. */
 			log_warnx("shut down domain %s: %s; forcing it off", name,
 				  virGetLastErrorMessage());
 		} else {
-			for (i = 0; i < timeout_s * 5; i++) {
+			for (i = 0; i < a->timeout_s * 5; i++) {
 				if (virt_dom_is_off(d))
-					goto out;
+					return 0;
 				nanosleep(&tick, NULL);
 			}
 			if (virt_dom_is_off(d))
-				goto out;
+				return 0;
 			log_info("domain %s did not shut down in %u s; forcing it off", name,
-				 timeout_s);
+				 a->timeout_s);
 		}
 	}
-	ret = virt_dom_kill(d, name);
-out:
-	if (d)
-		virDomainFree(d);
-	virt_conn_put(c);
-	return ret;
+	return virt_dom_kill(d, name);
+}
+
+int virt_dom_stop(struct virt *v, const char *name, unsigned timeout_s, bool force)
+{
+	struct virt_stop_args a = { timeout_s, force };
+
+	return virt_dom_with(v, name, -ENOENT, virt_dom_stop_cb, &a);
+}
+
+static int virt_dom_reboot_cb(virDomainPtr d, const char *name, void *arg)
+{
+	(void)arg;
+	if (virDomainReboot(d, 0) < 0)
+		return virt_fail("reboot domain", name);
+	return 0;
 }
 
 int virt_dom_reboot(struct virt *v, const char *name)
 {
-	virConnectPtr c = virt_conn_get(v);
-	virDomainPtr d = NULL;
-	int ret = -ENOTCONN;
-
-	if (!c)
-		return ret;
-	d = virt_dom_get(c, name, &ret);
-	if (!d)
-		goto out;
-	ret = 0;
-	if (virDomainReboot(d, 0) < 0)
-		ret = virt_fail("reboot domain", name);
-out:
-	if (d)
-		virDomainFree(d);
-	virt_conn_put(c);
-	return ret;
+	return virt_dom_with(v, name, -ENOENT, virt_dom_reboot_cb, NULL);
 }
 
-int virt_dom_remove(struct virt *v, const char *name)
+static int virt_dom_remove_cb(virDomainPtr d, const char *name, void *arg)
 {
-	virConnectPtr c = virt_conn_get(v);
-	virDomainPtr d = NULL;
 	char *xml = NULL;
-	int ret = -ENOTCONN;
+	int ret;
 
-	if (!c)
-		return ret;
-	d = virt_dom_get(c, name, &ret);
-	if (!d) {
-		if (ret == -ENOENT)
-			ret = 0;
-		goto out;
-	}
+	(void)arg;
 	/* A domain that merely has one of our names is somebody else's: never touch it. */
 	xml = virDomainGetXMLDesc(d, 0);
 	if (!xml) {
@@ -1285,31 +1280,22 @@ int virt_dom_remove(struct virt *v, const char *name)
 		ret = virt_fail("undefine domain", name);
 out:
 	free(xml);
-	if (d)
-		virDomainFree(d);
-	virt_conn_put(c);
 	return ret;
 }
 
-int virt_dom_state(struct virt *v, const char *name, enum virt_state *state)
+/* 0 if NAME does not exist (any more). */
+int virt_dom_remove(struct virt *v, const char *name)
 {
-	virConnectPtr c = virt_conn_get(v);
-	virDomainPtr d = NULL;
-	int s, reason, ret = -ENOTCONN;
+	return virt_dom_with(v, name, 0, virt_dom_remove_cb, NULL);
+}
 
-	*state = VIRT_MISSING;
-	if (!c)
-		return ret;
-	d = virt_dom_get(c, name, &ret);
-	if (!d) {
-		if (ret == -ENOENT)
-			ret = 0;
-		goto out;
-	}
-	if (virDomainGetState(d, &s, &reason, 0) < 0) {
-		ret = virt_last_code() == VIR_ERR_NO_DOMAIN ? 0 : virt_fail("state of domain", name);
-		goto out;
-	}
+static int virt_dom_state_cb(virDomainPtr d, const char *name, void *arg)
+{
+	enum virt_state *state = arg;
+	int s, reason;
+
+	if (virDomainGetState(d, &s, &reason, 0) < 0)
+		return virt_last_code() == VIR_ERR_NO_DOMAIN ? 0 : virt_fail("state of domain", name);
 	switch (s) {
 	case VIR_DOMAIN_RUNNING:
 	case VIR_DOMAIN_BLOCKED:     /* running, waiting on a resource */
@@ -1329,12 +1315,14 @@ int virt_dom_state(struct virt *v, const char *name, enum virt_state *state)
 		*state = VIRT_OTHER;
 		break;
 	}
-	ret = 0;
-out:
-	if (d)
-		virDomainFree(d);
-	virt_conn_put(c);
-	return ret;
+	return 0;
+}
+
+/* VIRT_MISSING and 0 if NAME does not exist. */
+int virt_dom_state(struct virt *v, const char *name, enum virt_state *state)
+{
+	*state = VIRT_MISSING;
+	return virt_dom_with(v, name, 0, virt_dom_state_cb, state);
 }
 
 void virt_owned_free(struct virt_owned *o, size_t n)

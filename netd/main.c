@@ -213,21 +213,15 @@ static void client_accept(int lfd, gid_t gid)
 	if (fd < 0)
 		return;
 	if (!sock_peer_allowed(fd, &peer, gid)) {
-		struct proto_error e;
-		json_object *r;
 		char *s;
 		size_t len;
 
 		log_warnx("control: refused uid %u gid %u pid %d (not root, not in the socket group)",
 			  (unsigned)peer.uid, (unsigned)peer.gid, (int)peer.pid);
-		proto_error_set(&e, PROTO_E_DENIED, "permission denied: uid %u is neither root nor in "
-				"the lab's socket group", (unsigned)peer.uid);
-		r = proto_new_error(-1, &e);
-		s = proto_serialize(r, &len);
+		s = sock_peer_refusal(&peer, &len);
 		if (s && write(fd, s, len) < 0)
 			log_debug("control: reply to refused peer: %m");
 		free(s);
-		json_object_put(r);
 		close(fd);
 		return;
 	}

@@ -359,6 +359,25 @@ START_TEST(sock_peer_allowed_accepts_supplementary_group)
 }
 END_TEST
 
+/* The exact line both daemons send a refused peer: labctl shows the message and the
+ * operator guide quotes it, so the wire text is pinned byte for byte. */
+START_TEST(sock_peer_refusal_names_uid_in_denied_reply)
+{
+	static const char want[] =
+		"{\"v\":1,\"ok\":false,\"error\":{\"code\":\"denied\",\"message\":"
+		"\"permission denied: uid 1000 is neither root nor in the lab's socket group\"}}\n";
+	struct sock_peer peer = { .pid = 42, .uid = 1000, .gid = 1000 };
+	size_t len = 0;
+	char *s;
+
+	s = sock_peer_refusal(&peer, &len);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_str_eq(s, want);
+	ck_assert_uint_eq(len, strlen(want));
+	free(s);
+}
+END_TEST
+
 Suite *make_sock_suite(void);
 
 Suite *make_sock_suite(void)
@@ -381,6 +400,7 @@ Suite *make_sock_suite(void)
 	tcase_add_test(tc, sock_group_gid_resolves_names);
 	tcase_add_test(tc, sock_peer_allowed_refuses_other_uid);
 	tcase_add_test(tc, sock_peer_allowed_accepts_supplementary_group);
+	tcase_add_test(tc, sock_peer_refusal_names_uid_in_denied_reply);
 	suite_add_tcase(s, tc);
 	return s;
 }
