@@ -466,39 +466,6 @@ out:
 	return ret;
 }
 
-int xml_build_raw_volume(const char *name, unsigned long long bytes, char **out)
-{
-	xmlBufferPtr buf = NULL;
-	xmlTextWriterPtr w = NULL;
-	int ret;
-
-	*out = NULL;
-	if (!xml_name_ok(name))
-		return xml_bad("raw volume", "name");
-	if (bytes == 0)
-		return xml_bad(name, "size");
-	ret = xml_writer_open(&buf, &w);
-	if (ret < 0)
-		goto out;
-	ret = -ENOMEM;
-	W(xmlTextWriterStartElement(w, X("volume")));
-	W(xmlTextWriterWriteAttribute(w, X("type"), X("file")));
-	W(xml_elem_text(w, "name", name));
-	W(xml_write_bytes(w, "capacity", bytes));
-	/* Sparse: without it libvirt writes BYTES of zeros that the upload overwrites. */
-	W(xml_write_bytes(w, "allocation", 0));
-	W(xml_write_vol_target(w, "raw"));
-	W(xmlTextWriterEndElement(w));   /* volume */
-	ret = xml_writer_finish(buf, w, out);
-	w = NULL;
-out:
-	if (w)
-		xmlFreeTextWriter(w);
-	if (buf)
-		xmlBufferFree(buf);
-	return ret;
-}
-
 /* ------------------------------------------------------------------- reader */
 
 static int xml_copy_attr(xmlNodePtr node, const char *attr, char *dst, size_t len)

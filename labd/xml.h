@@ -55,9 +55,6 @@ int xml_build_overlay_volume(const char *name, const char *backing_path,
 			     const char *backing_format, unsigned long long capacity_bytes,
 			     char **out);
 
-/* A raw volume of BYTES (> 0) bytes, mode 0600 (the seed ISO is uploaded into it). */
-int xml_build_raw_volume(const char *name, unsigned long long bytes, char **out);
-
 /*
  * Reads our metadata back from a domain's XML (virDomainGetXMLDesc). 0 with the
  * student id, class and index copied out; -ENOENT when the domain carries no vlab

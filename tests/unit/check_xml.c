@@ -511,25 +511,6 @@ START_TEST(xml_overlay_volume_parses_back)
 }
 END_TEST
 
-START_TEST(xml_raw_volume_parses_back)
-{
-	char *xml = NULL;
-	xmlDocPtr d;
-
-	ck_assert_int_eq(xml_build_raw_volume("vlab-net101-alice-seed.iso", 374784, &xml), 0);
-	d = parse_strict(xml);
-	ck_assert_str_eq(xp(d, "/volume/name"), "vlab-net101-alice-seed.iso");
-	ck_assert_str_eq(xp(d, "/volume/capacity"), "374784");
-	ck_assert_str_eq(xp(d, "/volume/allocation"), "0");
-	ck_assert_str_eq(xp(d, "/volume/target/format/@type"), "raw");
-	ck_assert_str_eq(xp(d, "/volume/target/permissions/mode"), "0600");
-	ck_assert_str_eq(xp(d, "count(/volume/backingStore)"), "0");
-	xmlFreeDoc(d);
-	free(xml);
-	ck_assert_int_eq(xml_build_raw_volume("seed", 0, &xml), -EINVAL);
-}
-END_TEST
-
 /* ------------------------------------------------ libvirt's own parser */
 
 static void ignore_virt_error(void *opaque, virErrorPtr err)
@@ -600,11 +581,6 @@ START_TEST(xml_documents_load_in_libvirt_test_driver)
 						  1ULL << 30, &xml), 0);
 	vol = virStorageVolCreateXML(pool, xml, 0);
 	ck_assert_msg(vol != NULL, "overlay: %s\n%s", virGetLastErrorMessage(), xml);
-	free(xml);
-	virStorageVolFree(vol);
-	ck_assert_int_eq(xml_build_raw_volume("seed.iso", 1 << 20, &xml), 0);
-	vol = virStorageVolCreateXML(pool, xml, 0);
-	ck_assert_msg(vol != NULL, "raw: %s\n%s", virGetLastErrorMessage(), xml);
 	free(xml);
 	virStorageVolFree(vol);
 	virStoragePoolFree(pool);
@@ -710,11 +686,6 @@ START_TEST(xml_documents_validate_against_libvirt_schemas)
 		      "overlay, no capacity:\n%s\n%s", xml, out);
 	free(xml);
 
-	ck_assert_int_eq(xml_build_raw_volume("seed.iso", 1 << 20, &xml), 0);
-	ck_assert_msg(validate(tool, dir, xml, "storagevol", out, sizeof(out)) == 0,
-		      "raw volume:\n%s\n%s", xml, out);
-	free(xml);
-
 	/* The validator can fail: a domain without <name> is refused. */
 	ck_assert_int_ne(validate(tool, dir, "<domain type='kvm'><memory>1</memory></domain>",
 				  "domain", out, sizeof(out)), 0);
@@ -751,7 +722,6 @@ Suite *make_xml_suite(void)
 	tcase_add_checked_fixture(tc, quiet_logs, restore_logs);
 	tcase_add_test(tc, xml_pool_parses_back);
 	tcase_add_test(tc, xml_overlay_volume_parses_back);
-	tcase_add_test(tc, xml_raw_volume_parses_back);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("libvirt");
