@@ -1,18 +1,20 @@
 /*
  * libFuzzer target: labd's request path without libvirt or the database. Each input is
- * one request line (a trailing newline is added and the input goes through a linebuf,
- * as from the socket); labd/ops.c's checks are replayed: proto_parse_request, then
- *   enrol:    class, students (1..5000 rows), per row proto_get_int(line) and the
- *             NUL-refusing get_text(id, name, email, ssh_keys), student_validate, then
- *             student_check_batch and student_errors_sort;
- *   set-keys: get_text(student, ssh_keys), student_validate;
- *   unenrol/start/stop/reboot/reset: all/students/class/force and every id checked;
- *   list/sheet: class and students filters; status: nothing.
- * Database lookups, allocation and tasks are left out.
+ * split into lines as labd's linebuf hands them out; each line goes the way labd/ops.c
+ * takes it: proto_parse_request, then labd's own request checks (labd/request.c, the
+ * code labd runs), in a lab of two classes:
+ *   enrol:    labd_request_parse_enrol (class, start, 1..5000 rows, each row's fields,
+ *             student_validate, student_check_batch), then labd_request_enrol_finish;
+ *   set-keys: labd_request_parse_set_keys, labd_request_check_keys;
+ *   unenrol/start/stop/reboot/reset: labd_request_parse_targets, then "force" for stop;
+ *   list/sheet: labd_request_parse_filter; status: nothing.
+ * The database is stood in for: every valid id is enrolled, none is enrolled twice, and
+ * "all" names nobody. Allocation and tasks are left out.
  *
- * Checked beyond "no crash": every refusal has a code and a message, every accepted row
- * holds a valid id and 1..SSHKEY_LIST_MAX keys, and every reply (with its "errors")
- * reaches a client intact through proto_wait_reply.
+ * Checked beyond "no crash": every refusal has a code and a message; a row that was
+ * refused is left empty and adds an error; an accepted enrol holds only valid rows
+ * (valid id, 1..SSHKEY_LIST_MAX keys); errors come sorted by line; every reply (with its
+ * "errors") reaches a client intact through proto_wait_reply.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,12 +30,14 @@
 #include "common/proto.h"
 #include "common/sshkey.h"
 #include "common/student.h"
+#include "labd/request.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define ENROL_MAX 5000            /* labd/ops.c op_enrol */
-
-static const char *const classes[] = { "net101", "sys201" };
+/* A lab of two classes, so that "class" is required and can be unknown. */
+static struct conf_class classes[2] = { { .name = (char *)"net101" },
+					{ .name = (char *)"sys201" } };
+static const struct lab_conf conf = { .classes = classes, .n_classes = 2 };
 static int pipefd[2] = { -1, -1 };
 
 struct ctx {
@@ -42,74 +46,6 @@ struct ctx {
 	json_object *reply;
 	json_object *errors;
 };
-
-static void add_error(struct ctx *x, unsigned line, const char *student, const char *msg)
-{
-	json_object *o = json_object_new_object();
-
-	if (line)
-		json_object_object_add(o, "line", json_object_new_int((int)line));
-	if (student)
-		json_object_object_add(o, "student", json_object_new_string(student));
-	json_object_object_add(o, "message", json_object_new_string(msg));
-	json_object_array_add(x->errors, o);
-}
-
-/*
- * S cut to at most 40 bytes on a UTF-8 boundary. The daemons still quote these values
- * with "%.40s" (labd/ops.c op_class and op_set_keys, netd/control.c op_del), which can
- * cut inside a UTF-8 sequence so that the client drops the whole reply: reported; the
- * replica here does what the fix must do, so that the run looks for other bugs.
- */
-static const char *quote40(const char *s, char out[41])
-{
-	size_t n = strlen(s);
-
-	n = proto_utf8_cut(s, n < 40 ? n : 40);
-	memcpy(out, s, n);
-	out[n] = '\0';
-	return out;
-}
-
-/* labd/ops.c get_text: a JSON string field that must not hide a NUL. */
-static int get_text(struct ctx *x, json_object *o, const char *key, bool required,
-		    const char **out)
-{
-	json_object *v;
-
-	if (proto_get_string(o, key, required, out, &x->e) < 0)
-		return -EINVAL;
-	if (*out && json_object_object_get_ex(o, key, &v) &&
-	    (size_t)json_object_get_string_len(v) != strlen(*out)) {
-		proto_error_set(&x->e, PROTO_E_INVALID, "field '%s' contains a NUL byte", key);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* labd/ops.c op_class, with a lab of two classes. */
-static int get_class(struct ctx *x, bool required)
-{
-	const char *name = NULL;
-	char q[41];
-	size_t i;
-
-	if (proto_get_string(x->req, "class", false, &name, &x->e) < 0)
-		return -EINVAL;
-	if (!name) {
-		if (!required)
-			return 0;
-		proto_error_set(&x->e, PROTO_E_INVALID, "this lab has 2 classes: say which one "
-				"(--class NAME)");
-		return -EINVAL;
-	}
-	for (i = 0; i < 2; i++)
-		if (strcmp(name, classes[i]) == 0)
-			return 0;
-	proto_error_set(&x->e, PROTO_E_INVALID, "unknown class '%s' (classes: net101, sys201)",
-			quote40(name, q));
-	return -EINVAL;
-}
 
 static void check_rec(const struct student_rec *r)
 {
@@ -120,169 +56,107 @@ static void check_rec(const struct student_rec *r)
 	}
 }
 
+/* A refused row holds nothing (its line may be kept). */
+static bool rec_empty(const struct student_rec *r)
+{
+	return !r->id && !r->name && !r->email && !r->keys && r->n_keys == 0;
+}
+
 static int op_enrol(struct ctx *x)
 {
-	struct student_rec *recs = NULL;
-	struct student_errors errs = STUDENT_ERRORS_INIT;
-	json_object *rows;
-	char msg[512];
-	size_t n, i;
-	int ret = -EINVAL;
+	struct labd_enrol en;
+	size_t i, refused = 0;
+	int ret;
 
-	if (get_class(x, true) < 0)
-		return -EINVAL;
-	if (proto_get_array(x->req, "students", true, &rows, &x->e) < 0)
-		return -EINVAL;
-	n = json_object_array_length(rows);
-	if (n == 0) {
-		proto_error_set(&x->e, PROTO_E_INVALID, "no students to enrol");
-		return -EINVAL;
-	}
-	if (n > ENROL_MAX) {
-		proto_error_set(&x->e, PROTO_E_INVALID, "%zu students in one batch: at most 5000", n);
-		return -EINVAL;
-	}
-	recs = calloc(n, sizeof(*recs));
-	if (!recs)
-		abort();
-	x->errors = json_object_new_array();
-	for (i = 0; i < n; i++) {
-		json_object *row = json_object_array_get_idx(rows, i);
-		const char *id = NULL, *name = NULL, *email = NULL, *keys = NULL;
-		int64_t line = (int64_t)i + 1;
-		struct proto_error fe = { 0 };
-		size_t before = errs.n;
-
-		if (!json_object_is_type(row, json_type_object)) {
-			snprintf(msg, sizeof(msg), "students[%zu]: expected an object", i);
-			add_error(x, 0, NULL, msg);
-			continue;
-		}
-		if (proto_get_int(row, "line", false, 1, 10000000, &line, &fe) < 0 ||
-		    get_text(x, row, "id", true, &id) < 0 || get_text(x, row, "name", false, &name) < 0 ||
-		    get_text(x, row, "email", false, &email) < 0 ||
-		    get_text(x, row, "ssh_keys", true, &keys) < 0) {
-			add_error(x, (unsigned)line, NULL, fe.message[0] ? fe.message : x->e.message);
-			continue;
-		}
-		if (student_validate((unsigned)line, id, name, email, keys, &recs[i], &errs) < 0) {
-			if (errs.n == before || recs[i].id || recs[i].keys) {
-				fprintf(stderr, "student_validate refused a row without an error "
-					"or left it filled\n");
-				abort();
-			}
-			continue;
-		}
-		check_rec(&recs[i]);
-	}
-	if (student_check_batch(recs, n, &errs) < 0 && errs.n == 0)
-		abort();
-	student_errors_sort(&errs);
-	for (i = 0; i < errs.n; i++) {
-		if (i > 0 && errs.v[i - 1].line > errs.v[i].line)
-			abort();
-		add_error(x, errs.v[i].line, NULL, errs.v[i].message);
-	}
-	if (json_object_array_length(x->errors) > 0) {
-		proto_error_set(&x->e, PROTO_E_INVALID, "%zu problem(s) in the roster; nothing was "
-				"created", json_object_array_length(x->errors));
+	ret = labd_request_parse_enrol(x->req, &conf, &en, &x->e);
+	x->errors = en.errors ? json_object_get(en.errors) : NULL;
+	if (ret < 0)
 		goto out;
+	if (en.n < 1 || en.n > LABD_ENROL_MAX || !en.cls || !en.errors)
+		abort();
+	for (i = 0; i < en.n; i++) {
+		if (en.recs[i].id) {
+			check_rec(&en.recs[i]);
+		} else if (rec_empty(&en.recs[i])) {
+			refused++;
+		} else {
+			fprintf(stderr, "students[%zu] was refused but left filled\n", i);
+			abort();
+		}
 	}
-	json_object_object_add(x->reply, "count", json_object_new_int64((int64_t)n));
-	ret = 0;
+	ret = labd_request_enrol_finish(&en, &x->e);
+	for (i = 1; i < en.errs.n; i++)
+		if (en.errs.v[i - 1].line > en.errs.v[i].line)
+			abort();
+	/* Each refused row added at least one error; the batch check may add more. */
+	if (json_object_array_length(en.errors) < refused || (refused > 0 && ret == 0)) {
+		fprintf(stderr, "%zu row(s) refused, %zu error(s), enrol %s\n", refused,
+			json_object_array_length(en.errors), ret ? "refused" : "accepted");
+		abort();
+	}
+	if (ret == 0)
+		json_object_object_add(x->reply, "count", json_object_new_int64((int64_t)en.n));
 out:
-	student_errors_free(&errs);
-	student_recs_free(recs, n);
+	labd_enrol_clear(&en);
 	return ret;
 }
 
 static int op_set_keys(struct ctx *x)
 {
 	struct student_rec rec = { 0 };
-	struct student_errors errs = STUDENT_ERRORS_INIT;
 	const char *id, *keys;
-	char q[41];
-	int ret = -EINVAL;
+	int ret;
 
-	if (get_text(x, x->req, "student", true, &id) < 0 ||
-	    get_text(x, x->req, "ssh_keys", true, &keys) < 0)
+	if (labd_request_parse_set_keys(x->req, &id, &keys, &x->e) < 0)
 		return -EINVAL;
-	/* labd looks the student up first; an unknown id is not_found there. */
+	/* The database holds only valid ids. */
 	if (!id_valid(id)) {
-		proto_error_set(&x->e, PROTO_E_NOTFOUND, "'%s' is not enrolled", quote40(id, q));
+		labd_request_not_enrolled(id, &x->e);
 		return -ENOENT;
 	}
-	if (student_validate(0, id, NULL, NULL, keys, &rec, &errs) < 0) {
-		if (errs.n == 0)
+	ret = labd_request_check_keys(id, NULL, NULL, keys, &rec, &x->e);
+	if (ret < 0) {
+		if (strcmp(x->e.message, "invalid keys") == 0 || !rec_empty(&rec)) {
+			fprintf(stderr, "student_validate refused keys without an error "
+				"or left the record filled\n");
 			abort();
-		proto_error_set(&x->e, PROTO_E_INVALID, "%s", errs.v[0].message);
-		goto out;
+		}
+	} else {
+		check_rec(&rec);
 	}
-	check_rec(&rec);
-	ret = 0;
-out:
 	student_rec_clear(&rec);
-	student_errors_free(&errs);
 	return ret;
 }
 
-/* labd/ops.c op_targets, without the database ("all" resolves to nobody). */
+/* labd/ops.c op_bulk: the targets, then "force" for stop; "all" names nobody here. */
 static int op_bulk(struct ctx *x)
 {
-	json_object *arr = NULL;
-	const char *cname = NULL, *op = json_object_get_string(
-		json_object_object_get(x->req, "op"));
-	bool all = false, force = false;
-	size_t m, i;
+	struct labd_targets t;
+	const char *op = json_object_get_string(json_object_object_get(x->req, "op"));
+	bool force = false;
+	size_t i;
+	int ret;
 
+	ret = labd_request_parse_targets(x->req, &conf, &t, &x->e);
+	if (ret < 0)
+		goto out;
+	if (t.all ? t.ids || t.n : !t.ids || t.n == 0)
+		abort();
+	for (i = 0; i < t.n; i++)
+		if (!id_valid(t.ids[i]))
+			abort();
 	if (strcmp(op, "stop") == 0 && proto_get_bool(x->req, "force", false, &force, &x->e) < 0)
-		return -EINVAL;
-	if (proto_get_bool(x->req, "all", false, &all, &x->e) < 0 ||
-	    proto_get_array(x->req, "students", false, &arr, &x->e) < 0 ||
-	    proto_get_string(x->req, "class", false, &cname, &x->e) < 0)
-		return -EINVAL;
-	if (cname && get_class(x, false) < 0)
-		return -EINVAL;
-	if (all == (arr != NULL)) {
-		proto_error_set(&x->e, PROTO_E_INVALID, "say which students: \"students\": [ids] or "
-				"\"all\": true (not both)");
-		return -EINVAL;
-	}
-	if (all)
-		return 0;
-	m = json_object_array_length(arr);
-	if (m == 0) {
-		proto_error_set(&x->e, PROTO_E_INVALID, "\"students\" is empty");
-		return -EINVAL;
-	}
-	for (i = 0; i < m; i++) {
-		json_object *v = json_object_array_get_idx(arr, i);
-		const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v)
-									 : NULL;
-
-		if (!s || !id_valid(s) || (size_t)json_object_get_string_len(v) != strlen(s)) {
-			char q[64];
-
-			proto_error_set(&x->e, PROTO_E_INVALID,
-					"students[%zu]: %s is not a student id ([a-z0-9][a-z0-9_-]{0,31})",
-					i, s ? student_quote_value(s, q, sizeof(q)) : "(not a string)");
-			return -EINVAL;
-		}
-	}
-	return 0;
+		ret = -EINVAL;
+out:
+	labd_targets_clear(&t);
+	return ret;
 }
 
 static int op_filter(struct ctx *x)
 {
-	const char *cname = NULL;
-	json_object *ids = NULL;
+	struct labd_filter f;
 
-	if (proto_get_string(x->req, "class", false, &cname, &x->e) < 0 ||
-	    proto_get_array(x->req, "students", false, &ids, &x->e) < 0)
-		return -EINVAL;
-	if (cname && get_class(x, false) < 0)
-		return -EINVAL;
-	return 0;
+	return labd_request_parse_filter(x->req, &conf, &f, &x->e);
 }
 
 static int op_status(struct ctx *x)

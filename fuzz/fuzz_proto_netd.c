@@ -1,10 +1,11 @@
 /*
  * libFuzzer target: netd's request path without the kernel. Each input is fed through
  * a linebuf (as from the socket) and every line goes the way netd/control.c takes it:
- * proto_parse_request, then for put: proto_get_object + mapping_from_json +
- * mapping_check + store_check_put (+ store_put); for sync: mapping_from_json +
- * mapping_check on each entry + store_build (store_check_list); for del: the id check
- * + store_del; dump: store_snapshot + mapping_to_json. nft_* calls are left out.
+ * proto_parse_request, then netd's own request checks (netd/request.c, the code netd
+ * runs: netd_request_parse_put / _del / _sync), then the store as control.c uses it:
+ * put: store_check_put (+ store_put); sync: store_swap of the store the parse built;
+ * del: store_get + store_del; dump: store_snapshot + mapping_to_json. nft_* calls are
+ * left out.
  *
  * Checked beyond "no crash": every refusal carries a code and a message, an accepted
  * mapping survives mapping_to_json -> mapping_from_json unchanged, no accepted string
@@ -26,6 +27,7 @@
 #include "common/id.h"
 #include "common/mapping.h"
 #include "common/proto.h"
+#include "netd/request.h"
 #include "netd/store.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -128,34 +130,15 @@ static void check_error(const struct proto_error *e)
 	}
 }
 
-/*
- * S cut to at most 40 bytes on a UTF-8 boundary. The daemons still quote these values
- * with "%.40s" (labd/ops.c op_class and op_set_keys, netd/control.c op_del), which can
- * cut inside a UTF-8 sequence so that the client drops the whole reply: reported; the
- * replica here does what the fix must do, so that the run looks for other bugs.
- */
-static const char *quote40(const char *s, char out[41])
-{
-	size_t n = strlen(s);
-
-	n = proto_utf8_cut(s, n < 40 ? n : 40);
-	memcpy(out, s, n);
-	out[n] = '\0';
-	return out;
-}
-
 static int op_put(struct store *s, json_object *req, json_object *reply, struct proto_error *e)
 {
 	const struct mapping *old;
-	json_object *jm;
 	struct mapping m;
 
-	if (proto_get_object(req, "mapping", true, &jm, e) < 0)
-		return -EINVAL;
-	if (mapping_from_json(jm, &m, e) < 0 || mapping_check(&m, &conf, e) < 0)
+	if (netd_request_parse_put(req, &conf, &m, e) < 0)
 		return -EINVAL;
 	check_mapping_roundtrip(&m);
-	check_no_hidden_nul(jm, "a mapping");
+	check_no_hidden_nul(json_object_object_get(req, "mapping"), "a mapping");
 	if (store_check_put(s, &m, e) < 0)
 		return -EEXIST;
 	old = store_get(s, m.student);
@@ -174,19 +157,14 @@ static int op_put(struct store *s, json_object *req, json_object *reply, struct 
 
 static int op_del(struct store *s, json_object *req, json_object *reply, struct proto_error *e)
 {
-	const char *student;
-	char q[41];
+	char student[ID_MAX_LEN + 1];
 
-	if (proto_get_string(req, "student", true, &student, e) < 0)
+	if (netd_request_parse_del(req, student, e) < 0)
 		return -EINVAL;
-	if (!id_valid(student)) {
-		proto_error_set(e, PROTO_E_INVALID,
-				"field 'student': '%s' is not a student id ([a-z0-9][a-z0-9_-]{0,31})",
-				quote40(student, q));
-		return -EINVAL;
-	}
+	if (!id_valid(student))
+		abort();
 	if (!store_get(s, student)) {
-		proto_error_set(e, PROTO_E_NOTFOUND, "no mapping for student '%s'", student);
+		netd_request_not_found(student, e);
 		return -ENOENT;
 	}
 	if (store_del(s, student) < 0 || store_get(s, student))
@@ -196,51 +174,35 @@ static int op_del(struct store *s, json_object *req, json_object *reply, struct 
 
 static int op_sync(struct store *s, json_object *req, json_object *reply, struct proto_error *e)
 {
-	json_object *arr;
-	struct mapping *maps = NULL;
-	struct store *fresh = NULL;
-	size_t n, i;
-	int ret = -EINVAL;
+	struct netd_sync sync;
+	struct proto_error e2 = { 0 };
+	json_object *arr = json_object_object_get(req, "mappings");
+	size_t i;
+	int ret;
 
-	if (proto_get_array(req, "mappings", true, &arr, e) < 0)
-		return -EINVAL;
-	n = json_object_array_length(arr);
-	maps = calloc(n ? n : 1, sizeof(*maps));
-	if (!maps)
-		abort();
-	for (i = 0; i < n; i++) {
-		if (mapping_from_json(json_object_array_get_idx(arr, i), &maps[i], e) < 0 ||
-		    mapping_check(&maps[i], &conf, e) < 0) {
-			char msg[sizeof(e->message)];
-
-			snprintf(msg, sizeof(msg), "%s", e->message);
-			proto_error_set(e, PROTO_E_INVALID, "mappings[%zu]: %s", i, msg);
-			goto out;
-		}
-	}
-	/* store_build runs store_check_list; the two must agree. */
-	{
-		struct proto_error e2 = { 0 };
-		int c = store_check_list(maps, n, &e2);
-
-		if (store_build(maps, n, &fresh, e) < 0) {
-			if (c == 0)
-				abort();
-			goto out;
-		}
-		if (c != 0 || store_count(fresh) != n)
+	ret = netd_request_parse_sync(req, &conf, &sync, e);
+	if (ret < 0) {
+		/* Every entry passed, so the list check refused: store_check_list must too. */
+		if (json_object_is_type(arr, json_type_array) &&
+		    sync.n == json_object_array_length(arr) &&
+		    store_check_list(sync.maps, sync.n, &e2) == 0)
 			abort();
+		if (sync.fresh)
+			abort();
+		goto out;
 	}
-	for (i = 0; i < n; i++) {
-		check_mapping_roundtrip(&maps[i]);
+	/* The parse ran store_build; store_check_list must agree. */
+	if (!sync.fresh || store_check_list(sync.maps, sync.n, &e2) != 0 ||
+	    store_count(sync.fresh) != sync.n || sync.n != json_object_array_length(arr))
+		abort();
+	for (i = 0; i < sync.n; i++) {
+		check_mapping_roundtrip(&sync.maps[i]);
 		check_no_hidden_nul(json_object_array_get_idx(arr, i), "a mapping");
 	}
-	store_swap(s, fresh);
-	json_object_object_add(reply, "count", json_object_new_int64((int64_t)n));
-	ret = 0;
+	store_swap(s, sync.fresh);
+	json_object_object_add(reply, "count", json_object_new_int64((int64_t)sync.n));
 out:
-	store_free(fresh);
-	free(maps);
+	netd_sync_clear(&sync);
 	return ret;
 }
 

@@ -1,6 +1,7 @@
 /*
  * labd's operations (docs/protocol.md). Validation happens in full before anything is
- * created; bulk operations queue one task per student and answer when all came back.
+ * created (the request itself in labd/request.c, which the fuzzer runs too; then against
+ * the database); bulk operations queue one task per student and answer when all came back.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -11,11 +12,11 @@
 #include <unistd.h>
 
 #include "common/addr.h"
-#include "common/id.h"
 #include "common/log.h"
 #include "common/sshkey.h"
 #include "common/student.h"
 #include "labd/labd.h"
+#include "labd/request.h"
 
 struct op_ctx {
 	struct labd *l;
@@ -29,46 +30,6 @@ struct op_ctx {
 };
 
 typedef int (*op_fn)(struct op_ctx *x);   /* 0 ok, 1 deferred (bulk), <0 error in x->e */
-
-static const struct conf_class *op_class(struct op_ctx *x, bool required)
-{
-	const char *name = NULL;
-	const struct conf_class *cls;
-
-	if (proto_get_string(x->req, "class", false, &name, &x->e) < 0)
-		return NULL;
-	if (!name) {
-		if (x->l->conf.n_classes == 1 || !required)
-			return x->l->conf.n_classes == 1 ? &x->l->conf.classes[0] : NULL;
-		proto_error_set(&x->e, PROTO_E_INVALID, "this lab has %zu classes: say which one "
-				"(--class NAME)", x->l->conf.n_classes);
-		return NULL;
-	}
-	cls = conf_class_find(&x->l->conf, name);
-	if (!cls) {
-		char list[256] = "", q[PROTO_QUOTE_BUF];
-		size_t i;
-
-		for (i = 0; i < x->l->conf.n_classes; i++)
-			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
-				 x->l->conf.classes[i].name);
-		proto_error_set(&x->e, PROTO_E_INVALID, "unknown class '%s' (classes: %s)",
-				proto_quote(name, q), list);
-	}
-	return cls;
-}
-
-static void add_error(struct op_ctx *x, unsigned line, const char *student, const char *msg)
-{
-	json_object *o = json_object_new_object();
-
-	if (line)
-		json_object_object_add(o, "line", json_object_new_int((int)line));
-	if (student)
-		json_object_object_add(o, "student", json_object_new_string(student));
-	json_object_object_add(o, "message", json_object_new_string(msg));
-	json_object_array_add(x->errors, o);
-}
 
 static char *keys_join(const struct sshkey *keys, size_t n)
 {
@@ -100,22 +61,6 @@ static char *keys_join(const struct sshkey *keys, size_t n)
 fail:
 	free(out);
 	return NULL;
-}
-
-/* A JSON string field that must not hide a NUL. */
-static int get_text(struct op_ctx *x, json_object *o, const char *key, bool required,
-		    const char **out)
-{
-	json_object *v;
-
-	if (proto_get_string(o, key, required, out, &x->e) < 0)
-		return -EINVAL;
-	if (*out && json_object_object_get_ex(o, key, &v) &&
-	    (size_t)json_object_get_string_len(v) != strlen(*out)) {
-		proto_error_set(&x->e, PROTO_E_INVALID, "field '%s' contains a NUL byte", key);
-		return -EINVAL;
-	}
-	return 0;
 }
 
 static struct request *request_new(struct op_ctx *x, unsigned total)
@@ -185,65 +130,27 @@ static void enrol_finish_existing(struct labd *l, struct request *r, const char 
 static int op_enrol(struct op_ctx *x)
 {
 	struct labd *l = x->l;
-	const struct conf_class *cls = op_class(x, true);
-	struct student_rec *recs = NULL;
-	struct student_errors errs = STUDENT_ERRORS_INIT;
-	json_object *rows;
+	struct labd_enrol en;
+	const struct conf_class *cls;
+	struct student_rec *recs;
 	struct request *r = NULL;
 	char msg[512];
-	size_t n, i, ok_rows = 0, n_new = 0;
-	int ret = -EINVAL;
-	bool began = false, start = true, *already = NULL;
+	size_t n, i, n_new = 0;
+	int ret;
+	bool began = false, start, *already = NULL;
 
-	if (!cls)
-		return -EINVAL;
-	if (proto_get_array(x->req, "students", true, &rows, &x->e) < 0 ||
-	    proto_get_bool(x->req, "start", false, &start, &x->e) < 0)
-		return -EINVAL;
-	n = json_object_array_length(rows);
-	if (n == 0) {
-		proto_error_set(&x->e, PROTO_E_INVALID, "no students to enrol");
-		return -EINVAL;
-	}
-	if (n > 5000) {
-		proto_error_set(&x->e, PROTO_E_INVALID, "%zu students in one batch: at most 5000", n);
-		return -EINVAL;
-	}
-	recs = calloc(n, sizeof(*recs));
-	if (!recs) {
-		proto_error_set(&x->e, PROTO_E_INTERNAL, "out of memory");
-		return -ENOMEM;
-	}
-	x->errors = json_object_new_array();
-
-	/* 1. Every row on its own. */
-	for (i = 0; i < n; i++) {
-		json_object *row = json_object_array_get_idx(rows, i);
-		const char *id = NULL, *name = NULL, *email = NULL, *keys = NULL;
-		int64_t line = (int64_t)i + 1;
-		struct proto_error fe = { 0 };
-
-		if (!json_object_is_type(row, json_type_object)) {
-			snprintf(msg, sizeof(msg), "students[%zu]: expected an object", i);
-			add_error(x, 0, NULL, msg);
-			continue;
-		}
-		if (proto_get_int(row, "line", false, 1, 10000000, &line, &fe) < 0 ||
-		    get_text(x, row, "id", true, &id) < 0 || get_text(x, row, "name", false, &name) < 0 ||
-		    get_text(x, row, "email", false, &email) < 0 ||
-		    get_text(x, row, "ssh_keys", true, &keys) < 0) {
-			add_error(x, (unsigned)line, NULL, fe.message[0] ? fe.message : x->e.message);
-			continue;
-		}
-		if (student_validate((unsigned)line, id, name, email, keys, &recs[i], &errs) < 0)
-			continue;
-		ok_rows++;
-	}
-	/* 2. The batch as a whole, and against the class. */
-	if (student_check_batch(recs, n, &errs) < 0 && errs.n == 0) {
-		proto_error_set(&x->e, PROTO_E_INTERNAL, "out of memory");
+	/* 1. The request, every row on its own and the batch as a whole. */
+	ret = labd_request_parse_enrol(x->req, &l->conf, &en, &x->e);
+	x->errors = en.errors ? json_object_get(en.errors) : NULL;   /* the reply's */
+	if (ret < 0)
 		goto out;
-	}
+	ret = -EINVAL;
+	cls = en.cls;
+	start = en.start;
+	recs = en.recs;
+	n = en.n;
+
+	/* 2. Against the class and the pools. */
 	already = calloc(n, sizeof(*already));
 	if (!already) {
 		proto_error_set(&x->e, PROTO_E_INTERNAL, "out of memory");
@@ -261,7 +168,7 @@ static int op_enrol(struct op_ctx *x)
 			if (enrol_same_row(cls, &recs[i], &s))
 				already[i] = true;
 			else
-				student_errors_add(&errs, recs[i].line, "'%s' is already enrolled "
+				student_errors_add(&en.errs, recs[i].line, "'%s' is already enrolled "
 						   "(class %s)", recs[i].id, s.class);
 			db_student_free(&s);
 		}
@@ -269,15 +176,9 @@ static int op_enrol(struct op_ctx *x)
 			n_new++;
 	}
 	if (alloc_check_batch(l->ipool, l->epool, (uint32_t)n_new, msg, sizeof(msg)) < 0)
-		student_errors_add(&errs, 0, "%s", msg);
-	student_errors_sort(&errs);
-	for (i = 0; i < errs.n; i++)
-		add_error(x, errs.v[i].line, NULL, errs.v[i].message);
-	if (json_object_array_length(x->errors) > 0) {
-		proto_error_set(&x->e, PROTO_E_INVALID, "%zu problem(s) in the roster; nothing was "
-				"created", json_object_array_length(x->errors));
+		student_errors_add(&en.errs, 0, "%s", msg);
+	if (labd_request_enrol_finish(&en, &x->e) < 0)
 		goto out;
-	}
 
 	/* 3. Allocate everyone new in one transaction. */
 	ret = n_new ? db_begin(l->db) : 0;
@@ -372,89 +273,51 @@ fail:
 	labd_pools_load(l);     /* give back what was taken */
 	ret = -EINVAL;
 out:
-	(void)ok_rows;
 	free(already);
-	student_errors_free(&errs);
-	student_recs_free(recs, n);
+	labd_enrol_clear(&en);
 	return ret;
 }
 
 /* Resolves targets: "students": [...] or "all": true (within "class" if given). */
 static int op_targets(struct op_ctx *x, char ***out, size_t *n_out)
 {
-	json_object *arr = NULL;
-	bool all = false;
-	char **ids = NULL;
-	size_t n = 0, i;
-	const struct conf_class *cls = NULL;
-	const char *cname = NULL;
+	struct labd_targets t;
+	struct db_student *list = NULL;
+	size_t m = 0, i;
+	int ret;
 
 	*out = NULL;
 	*n_out = 0;
-	if (proto_get_bool(x->req, "all", false, &all, &x->e) < 0 ||
-	    proto_get_array(x->req, "students", false, &arr, &x->e) < 0 ||
-	    proto_get_string(x->req, "class", false, &cname, &x->e) < 0)
-		return -EINVAL;
-	if (cname && !(cls = op_class(x, false)))
-		return -EINVAL;
-	if (all == (arr != NULL)) {
-		proto_error_set(&x->e, PROTO_E_INVALID, "say which students: \"students\": [ids] or "
-				"\"all\": true (not both)");
-		return -EINVAL;
+	ret = labd_request_parse_targets(x->req, &x->l->conf, &t, &x->e);
+	if (ret < 0 || !t.all)
+		goto done;
+	if (db_student_list(x->l->db, t.cls ? t.cls->name : NULL, &list, &m) < 0) {
+		proto_error_set(&x->e, PROTO_E_INTERNAL, "database error");
+		ret = -EIO;
+		goto done;
 	}
-	if (all) {
-		struct db_student *list = NULL;
-		size_t m = 0;
-
-		if (db_student_list(x->l->db, cls ? cls->name : NULL, &list, &m) < 0) {
-			proto_error_set(&x->e, PROTO_E_INTERNAL, "database error");
-			return -EIO;
-		}
-		ids = calloc(m ? m : 1, sizeof(*ids));
-		for (i = 0; ids && i < m; i++)
-			ids[n++] = strdup(list[i].id);
-		db_student_list_free(list, m);
-	} else {
-		size_t m = json_object_array_length(arr);
-
-		if (m == 0) {
-			proto_error_set(&x->e, PROTO_E_INVALID, "\"students\" is empty");
-			return -EINVAL;
-		}
-		ids = calloc(m, sizeof(*ids));
-		for (i = 0; ids && i < m; i++) {
-			json_object *v = json_object_array_get_idx(arr, i);
-			const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v)
-										 : NULL;
-			size_t j;
-
-			if (!s || !id_valid(s) || (size_t)json_object_get_string_len(v) != strlen(s)) {
-				char q[64];
-
-				proto_error_set(&x->e, PROTO_E_INVALID,
-						"students[%zu]: %s is not a student id ([a-z0-9][a-z0-9_-]{0,31})",
-						i, s ? student_quote_value(s, q, sizeof(q)) : "(not a string)");
-				goto fail;
-			}
-			for (j = 0; j < n; j++)
-				if (strcmp(ids[j], s) == 0)
-					break;
-			if (j == n)
-				ids[n++] = strdup(s);
-		}
+	t.ids = calloc(m ? m : 1, sizeof(*t.ids));
+	for (i = 0; t.ids && ret == 0 && i < m; i++) {
+		t.ids[t.n] = strdup(list[i].id);
+		if (t.ids[t.n])
+			t.n++;
+		else
+			ret = -ENOMEM;
 	}
-	if (!ids) {
+	db_student_list_free(list, m);
+	if (!t.ids || ret < 0) {
 		proto_error_set(&x->e, PROTO_E_INTERNAL, "out of memory");
-		return -ENOMEM;
+		ret = -ENOMEM;
 	}
-	*out = ids;
-	*n_out = n;
-	return 0;
-fail:
-	for (i = 0; i < n; i++)
-		free(ids[i]);
-	free(ids);
-	return -EINVAL;
+done:
+	if (ret == 0) {
+		/* The ids move to the caller. */
+		*out = t.ids;
+		*n_out = t.n;
+		t = (struct labd_targets){ 0 };
+	}
+	labd_targets_clear(&t);
+	return ret;
 }
 
 static void ids_free(char **ids, size_t n)
@@ -543,7 +406,6 @@ static int op_set_keys(struct op_ctx *x)
 {
 	struct labd *l = x->l;
 	struct student_rec rec = { 0 };
-	struct student_errors errs = STUDENT_ERRORS_INIT;
 	struct db_student s = { 0 };
 	const char *id, *keys;
 	char *joined = NULL, msg[512];
@@ -551,20 +413,14 @@ static int op_set_keys(struct op_ctx *x)
 	struct request *r;
 	int ret = -EINVAL;
 
-	if (get_text(x, x->req, "student", true, &id) < 0 ||
-	    get_text(x, x->req, "ssh_keys", true, &keys) < 0)
+	if (labd_request_parse_set_keys(x->req, &id, &keys, &x->e) < 0)
 		return -EINVAL;
 	if (db_student_get(l->db, id, &s) < 0) {
-		char q[PROTO_QUOTE_BUF];
-
-		proto_error_set(&x->e, PROTO_E_NOTFOUND, "'%s' is not enrolled", proto_quote(id, q));
+		labd_request_not_enrolled(id, &x->e);
 		return -ENOENT;
 	}
-	if (student_validate(0, id, s.name, s.email, keys, &rec, &errs) < 0) {
-		proto_error_set(&x->e, PROTO_E_INVALID, "%s",
-				errs.n ? errs.v[0].message : "invalid keys");
+	if (labd_request_check_keys(id, s.name, s.email, keys, &rec, &x->e) < 0)
 		goto out;
-	}
 	joined = keys_join(rec.keys, rec.n_keys);
 	if (!joined || db_student_update_keys(l->db, id, joined, &gen) < 0) {
 		proto_error_set(&x->e, PROTO_E_INTERNAL, "could not store the keys");
@@ -590,7 +446,6 @@ static int op_set_keys(struct op_ctx *x)
 out:
 	free(joined);
 	student_rec_clear(&rec);
-	student_errors_free(&errs);
 	db_student_free(&s);
 	return ret;
 }
@@ -614,17 +469,15 @@ static bool wanted(json_object *ids, const char *id)
 static int op_list(struct op_ctx *x)
 {
 	struct labd *l = x->l;
-	const char *cname = NULL;
-	json_object *ids = NULL, *arr;
+	struct labd_filter f;
+	json_object *ids, *arr;
 	struct db_student *ss = NULL;
 	size_t n = 0, i;
 
-	if (proto_get_string(x->req, "class", false, &cname, &x->e) < 0 ||
-	    proto_get_array(x->req, "students", false, &ids, &x->e) < 0)
+	if (labd_request_parse_filter(x->req, &l->conf, &f, &x->e) < 0)
 		return -EINVAL;
-	if (cname && !op_class(x, false))
-		return -EINVAL;
-	if (db_student_list(l->db, cname, &ss, &n) < 0) {
+	ids = f.students;
+	if (db_student_list(l->db, f.cls ? f.cls->name : NULL, &ss, &n) < 0) {
 		proto_error_set(&x->e, PROTO_E_INTERNAL, "database error");
 		return -EIO;
 	}
@@ -688,17 +541,15 @@ static int op_list(struct op_ctx *x)
 static int op_sheet(struct op_ctx *x)
 {
 	struct labd *l = x->l;
-	const char *cname = NULL;
-	json_object *ids = NULL, *arr;
+	struct labd_filter f;
+	json_object *ids, *arr;
 	struct db_student *ss = NULL;
 	size_t n = 0, i;
 
-	if (proto_get_string(x->req, "class", false, &cname, &x->e) < 0 ||
-	    proto_get_array(x->req, "students", false, &ids, &x->e) < 0)
+	if (labd_request_parse_filter(x->req, &l->conf, &f, &x->e) < 0)
 		return -EINVAL;
-	if (cname && !op_class(x, false))
-		return -EINVAL;
-	if (db_student_list(l->db, cname, &ss, &n) < 0) {
+	ids = f.students;
+	if (db_student_list(l->db, f.cls ? f.cls->name : NULL, &ss, &n) < 0) {
 		proto_error_set(&x->e, PROTO_E_INTERNAL, "database error");
 		return -EIO;
 	}

@@ -1,6 +1,7 @@
 /*
  * netd's operations: sync, put, del, dump, status. Every request is checked in full
- * before anything changes; a kernel batch that fails changes nothing (batches are
+ * before anything changes (the request itself in netd/request.c, which the fuzzer runs
+ * too; then against the store); a kernel batch that fails changes nothing (batches are
  * all-or-nothing), and the store is updated only after the kernel accepted the batch.
  */
 #include <errno.h>
@@ -11,19 +12,17 @@
 
 #include "common/log.h"
 #include "netd/netd.h"
+#include "netd/request.h"
 
 typedef int (*op_fn)(struct netd *d, json_object *req, json_object *reply, struct proto_error *e);
 
 static int op_put(struct netd *d, json_object *req, json_object *reply, struct proto_error *e)
 {
-	json_object *jm;
 	const struct mapping *old;
 	struct mapping m, old_copy;
 	int ret;
 
-	if (proto_get_object(req, "mapping", true, &jm, e) < 0)
-		return -EINVAL;
-	if (mapping_from_json(jm, &m, e) < 0 || mapping_check(&m, &d->conf, e) < 0)
+	if (netd_request_parse_put(req, &d->conf, &m, e) < 0)
 		return -EINVAL;
 	if (store_check_put(d->store, &m, e) < 0)
 		return -EEXIST;
@@ -65,24 +64,16 @@ static int op_put(struct netd *d, json_object *req, json_object *reply, struct p
 
 static int op_del(struct netd *d, json_object *req, json_object *reply, struct proto_error *e)
 {
-	const char *student;
+	char student[ID_MAX_LEN + 1];
 	const struct mapping *old;
 	struct mapping m;
 	int ret;
 
-	if (proto_get_string(req, "student", true, &student, e) < 0)
+	if (netd_request_parse_del(req, student, e) < 0)
 		return -EINVAL;
-	if (!id_valid(student)) {
-		char q[PROTO_QUOTE_BUF];
-
-		proto_error_set(e, PROTO_E_INVALID,
-				"field 'student': '%s' is not a student id ([a-z0-9][a-z0-9_-]{0,31})",
-				proto_quote(student, q));
-		return -EINVAL;
-	}
 	old = store_get(d->store, student);
 	if (!old) {
-		proto_error_set(e, PROTO_E_NOTFOUND, "no mapping for student '%s'", student);
+		netd_request_not_found(student, e);
 		return -ENOENT;
 	}
 	m = *old;
@@ -108,31 +99,13 @@ static int op_del(struct netd *d, json_object *req, json_object *reply, struct p
 
 static int op_sync(struct netd *d, json_object *req, json_object *reply, struct proto_error *e)
 {
-	json_object *arr;
-	struct mapping *maps = NULL, *old = NULL;
-	struct store *fresh = NULL;
-	size_t n, n_old = 0, i;
-	int ret = -EINVAL;
+	struct netd_sync sync;
+	struct mapping *old = NULL;
+	size_t n_old = 0;
+	int ret;
 
-	if (proto_get_array(req, "mappings", true, &arr, e) < 0)
-		return -EINVAL;
-	n = json_object_array_length(arr);
-	maps = calloc(n ? n : 1, sizeof(*maps));
-	if (!maps) {
-		proto_error_set(e, PROTO_E_INTERNAL, "out of memory");
-		return -ENOMEM;
-	}
-	for (i = 0; i < n; i++) {
-		if (mapping_from_json(json_object_array_get_idx(arr, i), &maps[i], e) < 0 ||
-		    mapping_check(&maps[i], &d->conf, e) < 0) {
-			char msg[sizeof(e->message)];
-
-			snprintf(msg, sizeof(msg), "%s", e->message);
-			proto_error_set(e, PROTO_E_INVALID, "mappings[%zu]: %s", i, msg);
-			goto out;
-		}
-	}
-	if (store_build(maps, n, &fresh, e) < 0)
+	ret = netd_request_parse_sync(req, &d->conf, &sync, e);
+	if (ret < 0)
 		goto out;
 	/* What the kernel holds now: the bridge table gets only the difference. */
 	old = store_list(d->store, &n_old);
@@ -141,26 +114,25 @@ static int op_sync(struct netd *d, json_object *req, json_object *reply, struct 
 		ret = -ENOMEM;
 		goto out;
 	}
-	ret = nft_sync(d->nft, maps, n, old, n_old);
+	ret = nft_sync(d->nft, sync.maps, sync.n, old, n_old);
 	if (ret == -ENOENT) {
 		/* A table vanished and the monitor has not caught it yet, or a port element
 		 * the store names is gone: rebuild both with the new content, one batch. */
-		ret = nft_apply_full(d->nft, maps, n);
+		ret = nft_apply_full(d->nft, sync.maps, sync.n);
 	}
 	if (ret < 0) {
 		proto_error_set(e, PROTO_E_INTERNAL, "nftables refused the sync: %s",
 				nft_last_error(d->nft));
 		goto out;
 	}
-	store_swap(d->store, fresh);
+	store_swap(d->store, sync.fresh);
 	netd_files_touch(d);
-	log_info("sync: %zu mappings", n);
-	json_object_object_add(reply, "count", json_object_new_int64((int64_t)n));
+	log_info("sync: %zu mappings", sync.n);
+	json_object_object_add(reply, "count", json_object_new_int64((int64_t)sync.n));
 	ret = 0;
 out:
-	store_free(fresh);      /* the old content after a swap */
+	netd_sync_clear(&sync);  /* frees the old content after a swap */
 	free(old);
-	free(maps);
 	return ret;
 }
 
