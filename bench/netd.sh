@@ -366,7 +366,8 @@ What each figure is:
   (each del removes a mapping, the put adds it back: both change the kernel's map and set).
   The CLI pair adds and deletes one map element that is not among the $N.
 - **connections/s**: \`tcpprobe rate\` from an inet namespace, $BLOCK sequential connections
-  per block (connect, read the greeting, close; the VM's tcpecho forks a child per
+  per block (connect, read the greeting, close with a reset so that no TIME_WAIT is left to
+  collide with a later connection from the same port; the VM's tcpecho forks a child per
   connection). The 1-mapping case runs in a second lab identical to the main one (its own
   netd, bridge, VM and client namespace) so that no sync has to happen between blocks;
   $CYCLES cycles of one block per case, the order of the cases rotating through all six

@@ -4,11 +4,11 @@
  * crash, and every refusal must reach the client as a readable reply. The fuzz
  * targets (fuzz/) look for more; what they find lands here as a regression test.
  *
- * The table replays netd/control.c (put, sync) and labd/ops.c (enrol, set-keys) up to
- * the point where they would touch the kernel, libvirt or the database. labd's cap of
- * 5000 rows per enrol is inside op_enrol and cannot be reached without the daemon:
- * student_check_batch is given a 6000-row batch instead, and labctl's own cap
- * (ROSTER_MAX_ROWS) is tested through roster_parse.
+ * The table runs the daemons' own request checks (netd/request.c: put and sync;
+ * labd/request.c: enrol), the code netd/control.c and labd/ops.c run before they touch
+ * the kernel, libvirt or the database. labd's cap of 5000 rows per enrol is in
+ * check_request.c; student_check_batch, below it, is given a 6000-row batch here, and
+ * labctl's own cap (ROSTER_MAX_ROWS) is tested through roster_parse.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -29,7 +29,8 @@
 #include "common/proto.h"
 #include "common/sshkey.h"
 #include "common/student.h"
-#include "netd/store.h"
+#include "labd/request.h"
+#include "netd/request.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -39,6 +40,7 @@
 /* ---- the lab of configs/test.conf: 10.77.0.0/20, two publics, ports 20000-20999 ---- */
 
 static struct conf_public lab_publics[2];
+static struct conf_class lab_classes[1];
 static struct lab_conf lab;
 
 static void lab_setup(void)
@@ -55,15 +57,19 @@ static void lab_setup(void)
 	}
 	lab.publics = lab_publics;
 	lab.n_publics = 2;
+	memset(lab_classes, 0, sizeof(lab_classes));
+	lab_classes[0].name = "net101";
+	lab.classes = lab_classes;
+	lab.n_classes = 1;
 }
 
 /* ---- the table ---- */
 
 enum stage {
 	ST_PARSE,       /* proto_parse_request alone */
-	ST_PUT,         /* netd put: mapping object, mapping_from_json, mapping_check */
-	ST_SYNC,        /* netd sync: each entry as put, then store_check_list */
-	ST_ENROL,       /* labd enrol: rows (NUL-checked text fields), student_validate, batch */
+	ST_PUT,         /* netd_request_parse_put */
+	ST_SYNC,        /* netd_request_parse_sync */
+	ST_ENROL,       /* labd_request_parse_enrol, then labd_request_enrol_finish */
 };
 
 struct hostile {
@@ -205,81 +211,34 @@ static const struct hostile hostile[] = {
 	{ ST_ENROL, "{\"v\":1,\"op\":\"enrol\",\"students\":[]}", 0, PROTO_E_INVALID, "no students" },
 };
 
-/* labd/ops.c get_text: a JSON string field that must not hide a NUL. */
-static int row_text(json_object *row, const char *key, bool required, const char **out,
-		    struct proto_error *e)
-{
-	json_object *v;
-
-	if (proto_get_string(row, key, required, out, e) < 0)
-		return -EINVAL;
-	if (*out && json_object_object_get_ex(row, key, &v) &&
-	    (size_t)json_object_get_string_len(v) != strlen(*out)) {
-		proto_error_set(e, PROTO_E_INVALID, "field '%s' contains a NUL byte", key);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* The netd path for one mapping. */
-static int netd_mapping(json_object *jm, struct mapping *m, struct proto_error *e)
-{
-	if (mapping_from_json(jm, m, e) < 0 || mapping_check(m, &lab, e) < 0)
-		return -EINVAL;
-	return 0;
-}
-
-/* The labd enrol path; every problem joined into E's message. */
+/* labd's enrol checks; the refused rows' messages (the reply's "errors") joined into
+ * E's message, after labd's own summary. */
 static int labd_enrol(json_object *req, struct proto_error *e)
 {
-	struct student_errors errs = STUDENT_ERRORS_INIT;
-	struct student_rec *recs;
-	json_object *rows;
-	size_t n, i, off = 0;
-	int ret = 0;
+	struct labd_enrol en;
+	size_t off, i;
+	int ret = labd_request_parse_enrol(req, &lab, &en, e);
 
-	if (proto_get_array(req, "students", true, &rows, e) < 0)
-		return -EINVAL;
-	n = json_object_array_length(rows);
-	if (n == 0) {
-		proto_error_set(e, PROTO_E_INVALID, "no students to enrol");
-		return -EINVAL;
-	}
-	recs = calloc(n, sizeof(*recs));
-	ck_assert_ptr_nonnull(recs);
-	for (i = 0; i < n; i++) {
-		json_object *row = json_object_array_get_idx(rows, i);
-		const char *id = NULL, *keys = NULL;
-		struct proto_error fe = { 0 };
+	if (ret == 0 && (ret = labd_request_enrol_finish(&en, e)) < 0) {
+		off = strlen(e->message);
+		for (i = 0; i < json_object_array_length(en.errors) && off < sizeof(e->message); i++) {
+			json_object *err = json_object_array_get_idx(en.errors, i), *m;
 
-		if (row_text(row, "id", true, &id, &fe) < 0 ||
-		    row_text(row, "ssh_keys", true, &keys, &fe) < 0) {
-			student_errors_add(&errs, 2, "%s", fe.message);
-			continue;
+			if (json_object_object_get_ex(err, "message", &m))
+				off += (size_t)snprintf(e->message + off, sizeof(e->message) - off,
+							"; %s", json_object_get_string(m));
 		}
-		student_validate(2, id, NULL, NULL, keys, &recs[i], &errs);
 	}
-	student_check_batch(recs, n, &errs);
-	if (errs.n) {
-		e->code = PROTO_E_INVALID;
-		for (i = 0; i < errs.n && off < sizeof(e->message); i++)
-			off += (size_t)snprintf(e->message + off, sizeof(e->message) - off, "%s; ",
-						errs.v[i].message);
-		ret = -EINVAL;
-	}
-	student_recs_free(recs, n);
-	student_errors_free(&errs);
+	labd_enrol_clear(&en);
 	return ret;
 }
 
 /* Runs H through its stage: 0 if accepted, else -EINVAL with E filled. */
 static int run_hostile(const struct hostile *h, struct proto_error *e)
 {
-	json_object *req = NULL, *jm, *arr;
-	struct mapping *maps = NULL;
+	json_object *req = NULL;
 	const char *op;
 	int64_t id;
-	size_t n, i;
 	int ret = -EINVAL;
 
 	memset(e, 0, sizeof(*e));
@@ -292,33 +251,20 @@ static int run_hostile(const struct hostile *h, struct proto_error *e)
 	case ST_PUT: {
 		struct mapping m;
 
-		if (proto_get_object(req, "mapping", true, &jm, e) == 0)
-			ret = netd_mapping(jm, &m, e);
+		ret = netd_request_parse_put(req, &lab, &m, e);
 		break;
 	}
-	case ST_SYNC:
-		if (proto_get_array(req, "mappings", true, &arr, e) < 0)
-			break;
-		n = json_object_array_length(arr);
-		maps = calloc(n ? n : 1, sizeof(*maps));
-		ck_assert_ptr_nonnull(maps);
-		for (i = 0; i < n; i++) {
-			if (netd_mapping(json_object_array_get_idx(arr, i), &maps[i], e) < 0) {
-				char msg[sizeof(e->message)];
+	case ST_SYNC: {
+		struct netd_sync sync;
 
-				snprintf(msg, sizeof(msg), "%s", e->message);
-				proto_error_set(e, PROTO_E_INVALID, "mappings[%zu]: %s", i, msg);
-				break;
-			}
-		}
-		if (i == n)
-			ret = store_check_list(maps, n, e);
+		ret = netd_request_parse_sync(req, &lab, &sync, e);
+		netd_sync_clear(&sync);
 		break;
+	}
 	case ST_ENROL:
 		ret = labd_enrol(req, e);
 		break;
 	}
-	free(maps);
 	json_object_put(req);
 	return ret;
 }
@@ -558,9 +504,9 @@ END_TEST
 /* ---- batches and keys ---- */
 
 /*
- * labd refuses more than 5000 rows inside op_enrol (not reachable without the daemon);
- * what it relies on below that, student_check_batch, must cope with a bigger batch and
- * find the one duplicate in it.
+ * labd refuses more than 5000 rows (labd_request_parse_enrol, see check_request.c); what
+ * it relies on below that, student_check_batch, must cope with a bigger batch and find
+ * the one duplicate in it.
  */
 START_TEST(check_batch_of_6000_rows_finds_the_duplicate)
 {
