@@ -36,9 +36,26 @@ int fs_mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-int fs_replace_file(const char *path, const void *data, size_t len, mode_t mode)
+int fs_pwrite_all(int fd, const void *data, size_t len, off_t off)
 {
 	const char *p = data;
+
+	while (len > 0) {
+		ssize_t w = pwrite(fd, p, len, off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p += w;
+		len -= (size_t)w;
+		off += w;
+	}
+	return 0;
+}
+
+int fs_replace_file(const char *path, const void *data, size_t len, mode_t mode)
+{
 	char *tmp = NULL;
 	int fd = -1, r;
 
@@ -55,18 +72,10 @@ int fs_replace_file(const char *path, const void *data, size_t len, mode_t mode)
 		log_warn("chmod %s", tmp);
 		goto out;
 	}
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			r = -errno;
-			log_warn("writing %s", tmp);
-			goto out;
-		}
-		p += w;
-		len -= (size_t)w;
+	if ((r = fs_pwrite_all(fd, data, len, 0)) < 0) {
+		errno = -r;
+		log_warn("writing %s", tmp);
+		goto out;
 	}
 	if (fsync(fd) < 0) {
 		r = -errno;

@@ -15,25 +15,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/fsutil.h"
 #include "common/log.h"
 
 #define VOLFILE_BLOCK 4096
-
-static int volfile_pwrite_all(int fd, const uint8_t *data, size_t len, off_t off)
-{
-	while (len > 0) {
-		ssize_t w = pwrite(fd, data, len, off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		data += w;
-		len -= (size_t)w;
-		off += w;
-	}
-	return 0;
-}
 
 static bool volfile_zero(const uint8_t *p, size_t n)
 {
@@ -50,7 +35,7 @@ static int volfile_fill(int fd, const uint8_t *data, size_t len)
 		n = len - off < VOLFILE_BLOCK ? len - off : VOLFILE_BLOCK;
 		if (volfile_zero(data + off, n))
 			continue;
-		ret = volfile_pwrite_all(fd, data + off, n, (off_t)off);
+		ret = fs_pwrite_all(fd, data + off, n, (off_t)off);
 		if (ret < 0)
 			return ret;
 	}
@@ -133,7 +118,7 @@ int volfile_rewrite(const char *path, const uint8_t *data, size_t len)
 			log_warn("volume file %s", path);
 		return ret;
 	}
-	ret = volfile_pwrite_all(fd, data, len, 0);
+	ret = fs_pwrite_all(fd, data, len, 0);
 	if (ret < 0) {
 		errno = -ret;
 		log_warn("volume file %s: write", path);

@@ -31,6 +31,7 @@
 #include "common/student.h"
 #include "labd/request.h"
 #include "netd/request.h"
+#include "tests/unit/testlab.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -45,18 +46,7 @@ static struct lab_conf lab;
 
 static void lab_setup(void)
 {
-	memset(&lab, 0, sizeof(lab));
-	inet_pton(AF_INET, "10.77.0.0", &lab.subnet);
-	lab.prefix = 20;
-	inet_pton(AF_INET, "10.77.0.1", &lab.gateway);
-	inet_pton(AF_INET, "203.0.113.10", &lab_publics[0].addr);
-	inet_pton(AF_INET, "203.0.113.11", &lab_publics[1].addr);
-	for (int i = 0; i < 2; i++) {
-		lab_publics[i].port_lo = 20000;
-		lab_publics[i].port_hi = 20999;
-	}
-	lab.publics = lab_publics;
-	lab.n_publics = 2;
+	testlab_fill(&lab, lab_publics, "10.77.0.0", 20);
 	memset(lab_classes, 0, sizeof(lab_classes));
 	lab_classes[0].name = "net101";
 	lab.classes = lab_classes;

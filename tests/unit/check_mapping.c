@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/mapping.h"
+#include "tests/unit/testlab.h"
 
 #define GOOD "{\"student\":\"alice\",\"mac\":\"52:54:00:00:00:05\",\"ip\":\"10.77.0.6\"," \
 	     "\"vm_port\":22,\"public_ip\":\"203.0.113.10\",\"public_port\":20005}"
@@ -16,19 +17,7 @@ static struct lab_conf test_conf;
 /* The lab the tests check against, built by hand: 10.77.0.0/24, two publics. */
 static void setup_conf(void)
 {
-	memset(&test_conf, 0, sizeof(test_conf));
-	memset(test_publics, 0, sizeof(test_publics));
-	inet_pton(AF_INET, "10.77.0.0", &test_conf.subnet);
-	test_conf.prefix = 24;
-	inet_pton(AF_INET, "10.77.0.1", &test_conf.gateway);
-	inet_pton(AF_INET, "203.0.113.10", &test_publics[0].addr);
-	inet_pton(AF_INET, "203.0.113.11", &test_publics[1].addr);
-	for (int i = 0; i < 2; i++) {
-		test_publics[i].port_lo = 20000;
-		test_publics[i].port_hi = 20999;
-	}
-	test_conf.publics = test_publics;
-	test_conf.n_publics = 2;
+	testlab_fill(&test_conf, test_publics, "10.77.0.0", 24);
 }
 
 /* Parses GOOD with FIELD replaced by VALUE (raw JSON), or removed when VALUE is NULL. */

@@ -10,6 +10,7 @@
 
 #include "labd/request.h"
 #include "netd/request.h"
+#include "tests/unit/testlab.h"
 
 #define KEY "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDSydyk8XPAnnq/j9eXptWqS1lp7fK27hU+WX6Fa9Jl3 t@vlab"
 
@@ -25,20 +26,8 @@ static struct lab_conf test_conf;
 
 static void lab_setup(void)
 {
-	memset(&test_conf, 0, sizeof(test_conf));
-	memset(test_publics, 0, sizeof(test_publics));
+	testlab_fill(&test_conf, test_publics, "10.77.0.0", 20);
 	memset(test_classes, 0, sizeof(test_classes));
-	inet_pton(AF_INET, "10.77.0.0", &test_conf.subnet);
-	test_conf.prefix = 20;
-	inet_pton(AF_INET, "10.77.0.1", &test_conf.gateway);
-	inet_pton(AF_INET, "203.0.113.10", &test_publics[0].addr);
-	inet_pton(AF_INET, "203.0.113.11", &test_publics[1].addr);
-	for (int i = 0; i < 2; i++) {
-		test_publics[i].port_lo = 20000;
-		test_publics[i].port_hi = 20999;
-	}
-	test_conf.publics = test_publics;
-	test_conf.n_publics = 2;
 	test_classes[0].name = (char *)"net101";
 	test_classes[1].name = (char *)"sys201";
 	test_conf.classes = test_classes;
