@@ -532,6 +532,31 @@ out:
 	return ret;
 }
 
+/* Drops a template volume a crash left behind, whether libvirt knows it or not. */
+static int virt_template_vol_clear(struct virt *v, virStoragePoolPtr p)
+{
+	virStorageVolPtr vol = virStorageVolLookupByName(p, VIRT_TEMPLATE_VOL);
+	char *path;
+	int ret = 0;
+
+	if (vol) {
+		if (virStorageVolDelete(vol, 0) < 0)
+			ret = virt_fail("delete volume", VIRT_TEMPLATE_VOL);
+		virStorageVolFree(vol);
+	} else if (virt_last_code() != VIR_ERR_NO_STORAGE_VOL) {
+		return virt_fail("volume", VIRT_TEMPLATE_VOL);
+	}
+	path = virt_vol_path(v, VIRT_TEMPLATE_VOL);
+	if (!path)
+		return -ENOMEM;
+	if (unlink(path) < 0 && errno != ENOENT) {
+		ret = -errno;
+		log_warn("stale template %s", path);
+	}
+	free(path);
+	return ret;
+}
+
 int virt_pool_ensure(struct virt *v)
 {
 	virConnectPtr c = virt_conn_get(v);
@@ -586,7 +611,8 @@ int virt_pool_ensure(struct virt *v)
 		ret = virt_fail("refresh storage pool", v->pool_name);
 		goto out;
 	}
-	ret = 0;
+	/* labd killed while it made an overlay template: nothing else would remove it. */
+	ret = virt_template_vol_clear(v, p);
 out:
 	free(xml);
 	if (p)
@@ -736,31 +762,6 @@ static int virt_vol_create_file(struct virt *v, const char *name, const uint8_t 
 
 	if (ret == 0)
 		virt_pool_mark_stale(v);
-	return ret;
-}
-
-/* Drops a template volume a crash left behind, whether libvirt knows it or not. */
-static int virt_template_vol_clear(struct virt *v, virStoragePoolPtr p)
-{
-	virStorageVolPtr vol = virStorageVolLookupByName(p, VIRT_TEMPLATE_VOL);
-	char *path;
-	int ret = 0;
-
-	if (vol) {
-		if (virStorageVolDelete(vol, 0) < 0)
-			ret = virt_fail("delete volume", VIRT_TEMPLATE_VOL);
-		virStorageVolFree(vol);
-	} else if (virt_last_code() != VIR_ERR_NO_STORAGE_VOL) {
-		return virt_fail("volume", VIRT_TEMPLATE_VOL);
-	}
-	path = virt_vol_path(v, VIRT_TEMPLATE_VOL);
-	if (!path)
-		return -ENOMEM;
-	if (unlink(path) < 0 && errno != ENOENT) {
-		ret = -errno;
-		log_warn("stale template %s", path);
-	}
-	free(path);
 	return ret;
 }
 
