@@ -1,6 +1,6 @@
 /*
  * Volume files written by labd. Why labd writes them and not libvirt: libvirt makes a
- * qcow2 overlay by running qemu-img from a fork of libvirtd (about 15 ms of CPU each,
+ * qcow2 overlay by running qemu-img from a fork of libvirtd (qemu-img alone: ~8 ms of CPU,
  * most of the cost of enrolling a class), and every stream upload makes it re-read the
  * whole pool. An empty overlay of a given base is the same bytes for every student, so
  * labd has libvirt make one and writes copies (see virt_vol_create_overlay).
