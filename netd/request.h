@@ -38,7 +38,7 @@ struct netd_sync {
 /*
  * sync: {"mappings": [...]} -> OUT: every entry parsed and checked against CONF, then the
  * list as a whole (store_build: no student, endpoint, MAC, IP or port twice). 0, or
- * -EINVAL/-ENOMEM with E filled (store_build running out of memory leaves E untouched);
+ * -EINVAL/-ENOMEM with E filled;
  * then OUT->maps holds the OUT->n entries that passed (all of them when the list check
  * refused). Clear OUT with netd_sync_clear either way.
  */

@@ -192,7 +192,7 @@ int store_build(const struct mapping *maps, size_t n, struct store **out, struct
 	*out = NULL;
 	ret = store_new(&tmp);
 	if (ret < 0)
-		return ret;
+		goto oom;
 	for (i = 0; i < n; i++) {
 		found = store_find(tmp, maps[i].student);
 		if (found) {
@@ -213,11 +213,15 @@ int store_build(const struct mapping *maps, size_t n, struct store **out, struct
 		}
 		ret = store_put(tmp, &maps[i]);
 		if (ret < 0)
-			goto out;
+			goto oom;
 	}
 	*out = tmp;
 	tmp = NULL;
 	ret = 0;
+	goto out;
+oom:
+	/* The client gets a reason, not an empty message. */
+	proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
 out:
 	store_free(tmp);
 	return ret;

@@ -34,7 +34,8 @@ int store_check_list(const struct mapping *maps, size_t n, struct proto_error *e
 int store_replace(struct store *s, const struct mapping *maps, size_t n);
 
 /* store_check_list and store_replace in one pass: a new store holding MAPS, or -EINVAL
- * with E filled (-ENOMEM). Swap it in with store_swap once the kernel took the list. */
+ * with E filled (-ENOMEM with E saying "out of memory"). Swap it in with store_swap once
+ * the kernel took the list. */
 int store_build(const struct mapping *maps, size_t n, struct store **out, struct proto_error *e);
 /* Exchanges the contents of A and B. */
 void store_swap(struct store *a, struct store *b);
