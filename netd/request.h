@@ -38,9 +38,8 @@ struct netd_sync {
 /*
  * sync: {"mappings": [...]} -> OUT: every entry parsed and checked against CONF, then the
  * list as a whole (store_build: no student, endpoint, MAC, IP or port twice). 0, or
- * -EINVAL/-ENOMEM with E filled;
- * then OUT->maps holds the OUT->n entries that passed (all of them when the list check
- * refused). Clear OUT with netd_sync_clear either way.
+ * -EINVAL/-ENOMEM with E filled; then OUT->maps holds the OUT->n entries that passed (all
+ * of them when the list check refused). Clear OUT with netd_sync_clear either way.
  */
 int netd_request_parse_sync(json_object *req, const struct lab_conf *conf, struct netd_sync *out,
 			    struct proto_error *e);
