@@ -13,21 +13,6 @@ static const char *const mapping_fields[] = {
 };
 #define N_FIELDS (sizeof(mapping_fields) / sizeof(mapping_fields[0]))
 
-#define QUOTE_MAX 40
-
-/* S cut to QUOTE_MAX bytes with "..." for quoting in a message. */
-static const char *quote_str(const char *s, char out[QUOTE_MAX + 4])
-{
-	size_t n = strlen(s);
-
-	if (n <= QUOTE_MAX)
-		return s;
-	n = proto_utf8_cut(s, QUOTE_MAX);
-	memcpy(out, s, n);
-	memcpy(out + n, "...", 4);
-	return out;
-}
-
 static bool mapping_field_known(const char *key)
 {
 	size_t i;
@@ -41,7 +26,7 @@ static bool mapping_field_known(const char *key)
 static int get_ipv4(json_object *o, const char *key, struct in_addr *out,
 		    struct proto_error *e)
 {
-	char q[QUOTE_MAX + 4];
+	char q[PROTO_QUOTE_BUF];
 	const char *s;
 	int r;
 
@@ -50,7 +35,7 @@ static int get_ipv4(json_object *o, const char *key, struct in_addr *out,
 		return r;
 	if (addr_parse_ipv4(s, out) < 0) {
 		proto_error_set(e, PROTO_E_INVALID, "field '%s': expected a dotted-quad IPv4 "
-				"address, got '%s'", key, quote_str(s, q));
+				"address, got '%s'", key, proto_quote(s, q));
 		return -EINVAL;
 	}
 	return 0;
@@ -71,7 +56,7 @@ static int get_port(json_object *o, const char *key, uint16_t *out, struct proto
 int mapping_from_json(json_object *o, struct mapping *m, struct proto_error *e)
 {
 	struct mapping tmp;
-	char q[QUOTE_MAX + 4];
+	char q[PROTO_QUOTE_BUF];
 	const char *s;
 	int r;
 
@@ -88,7 +73,7 @@ int mapping_from_json(json_object *o, struct mapping *m, struct proto_error *e)
 		if (!mapping_field_known(key)) {
 			proto_error_set(e, PROTO_E_INVALID, "unknown field '%s' in mapping "
 					"(expected student, mac, ip, vm_port, public_ip, "
-					"public_port, port)", quote_str(key, q));
+					"public_port, port)", proto_quote(key, q));
 			return -EINVAL;
 		}
 	}
@@ -98,7 +83,7 @@ int mapping_from_json(json_object *o, struct mapping *m, struct proto_error *e)
 		return r;
 	if (!id_valid(s)) {
 		proto_error_set(e, PROTO_E_INVALID, "field 'student': '%s' is not a student ID "
-				"(expected [a-z0-9][a-z0-9_-]{0,31})", quote_str(s, q));
+				"(expected [a-z0-9][a-z0-9_-]{0,31})", proto_quote(s, q));
 		return -EINVAL;
 	}
 	/* id_valid() bounds the length to ID_MAX_LEN. */
@@ -109,7 +94,7 @@ int mapping_from_json(json_object *o, struct mapping *m, struct proto_error *e)
 		return r;
 	if (addr_parse_mac(s, tmp.mac) < 0) {
 		proto_error_set(e, PROTO_E_INVALID, "field 'mac': expected a MAC address like "
-				"52:54:00:00:00:01, got '%s'", quote_str(s, q));
+				"52:54:00:00:00:01, got '%s'", proto_quote(s, q));
 		return -EINVAL;
 	}
 	if ((r = get_ipv4(o, "ip", &tmp.ip, e)) < 0 ||
@@ -128,7 +113,7 @@ int mapping_from_json(json_object *o, struct mapping *m, struct proto_error *e)
 		if (!mapping_port_valid(s)) {
 			proto_error_set(e, PROTO_E_INVALID, "field 'port': '%s' is not a VM's "
 					"bridge port (expected 1..%d of [a-z0-9_-] starting with "
-					"'%s')", quote_str(s, q), MAPPING_PORT_MAX,
+					"'%s')", proto_quote(s, q), MAPPING_PORT_MAX,
 					MAPPING_TAP_PREFIX);
 			return -EINVAL;
 		}

@@ -30,6 +30,7 @@
 #include "common/proto.h"
 #include "common/sshkey.h"
 #include "common/student.h"
+#include "fuzz/reply_check.h"
 #include "labd/request.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -174,76 +175,6 @@ static const struct {
 	{ "status", op_status },
 };
 
-/*
- * With VLAB_FUZZ_KNOWN=1 in the environment, a reply that the client refuses only
- * because an error message quotes a value cut in the middle of a UTF-8 sequence
- * (reported; check_hostile pins it) is let through, so that a long run can look past
- * that bug. Without it, such a reply is a crash like any other.
- */
-static bool known_bad_utf8(const char *line, size_t len)
-{
-	json_tokener *tok;
-	json_object *o;
-	bool lenient_ok;
-
-	if (!getenv("VLAB_FUZZ_KNOWN"))
-		return false;
-	tok = json_tokener_new();
-	o = json_tokener_parse_ex(tok, line, (int)len);
-	lenient_ok = o != NULL;
-	json_object_put(o);
-	json_tokener_free(tok);
-	return lenient_ok;
-}
-
-/* The reply must reach labctl as the same message: a pipe and proto_wait_reply. */
-static void check_reply(json_object *reply)
-{
-	struct linebuf lb;
-	json_object *back = NULL;
-	size_t len, off = 0;
-	char *line = proto_serialize(reply, &len);
-	int r;
-
-	if (!line)
-		abort();
-	if (len > 60000) {      /* more than a pipe holds at once: skip */
-		free(line);
-		return;
-	}
-	while (off < len) {
-		ssize_t w = write(pipefd[1], line + off, len - off);
-
-		if (w <= 0)
-			abort();
-		off += (size_t)w;
-	}
-	linebuf_init(&lb, 0);
-	/* Filled once first: linebuf_next() on a linebuf that never held data computes
-	 * NULL + 0, which UBSan (clang) refuses; reported, pinned by check_hostile's
-	 * linebuf_next_on_fresh_linebuf_is_defined. */
-	if (linebuf_fill(&lb, pipefd[0]) <= 0)
-		abort();
-	r = proto_wait_reply(pipefd[0], &lb, &back, NULL, NULL);
-	if (r < 0 && known_bad_utf8(line, len)) {
-		json_object_put(back);
-		linebuf_free(&lb);
-		free(line);
-		return;
-	}
-	if (r < 0) {
-		fprintf(stderr, "labctl cannot read labd's reply (%s):\n%s", strerror(-r), line);
-		abort();
-	}
-	if (!json_object_equal(reply, back)) {
-		fprintf(stderr, "labctl reads a different reply than labd sent:\n%s", line);
-		abort();
-	}
-	json_object_put(back);
-	linebuf_free(&lb);
-	free(line);
-}
-
 static void handle_line(const char *line, size_t len)
 {
 	struct ctx x = { 0 };
@@ -261,7 +192,7 @@ static void handle_line(const char *line, size_t len)
 		x.reply = proto_new_ok(id);
 		ret = ops[i].fn(&x);
 		if (ret == 0) {
-			check_reply(x.reply);
+			fuzz_check_reply(pipefd, x.reply, "labctl", "labd");
 			json_object_put(x.reply);
 			goto out;
 		}
@@ -280,7 +211,7 @@ fail:
 		abort();
 	if (x.errors)
 		json_object_object_add(reply, "errors", json_object_get(x.errors));
-	check_reply(reply);
+	fuzz_check_reply(pipefd, reply, "labctl", "labd");
 	json_object_put(reply);
 out:
 	json_object_put(x.req);

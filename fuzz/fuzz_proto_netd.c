@@ -27,6 +27,7 @@
 #include "common/id.h"
 #include "common/mapping.h"
 #include "common/proto.h"
+#include "fuzz/reply_check.h"
 #include "netd/request.h"
 #include "netd/store.h"
 
@@ -241,71 +242,6 @@ static const struct {
 	{ "dump", op_dump }, { "status", op_status },
 };
 
-/*
- * With VLAB_FUZZ_KNOWN=1 in the environment, a reply that the client refuses only
- * because an error message quotes a value cut in the middle of a UTF-8 sequence
- * (reported; check_hostile pins it) is let through, so that a long run can look past
- * that bug. Without it, such a reply is a crash like any other.
- */
-static bool known_bad_utf8(const char *line, size_t len)
-{
-	json_tokener *tok;
-	json_object *o;
-	bool lenient_ok;
-
-	if (!getenv("VLAB_FUZZ_KNOWN"))
-		return false;
-	tok = json_tokener_new();
-	o = json_tokener_parse_ex(tok, line, (int)len);
-	lenient_ok = o != NULL;
-	json_object_put(o);
-	json_tokener_free(tok);
-	return lenient_ok;
-}
-
-/* The reply must reach the client as the same message: a pipe and proto_wait_reply. */
-static void check_reply(json_object *reply)
-{
-	struct linebuf lb;
-	json_object *back = NULL;
-	size_t len;
-	char *line = proto_serialize(reply, &len);
-	int r;
-
-	if (!line)
-		abort();
-	if (len > 60000) {      /* more than a pipe holds: a big dump, skip */
-		free(line);
-		return;
-	}
-	if (write(pipefd[1], line, len) != (ssize_t)len)
-		abort();
-	linebuf_init(&lb, 0);
-	/* Filled once first: linebuf_next() on a linebuf that never held data computes
-	 * NULL + 0, which UBSan (clang) refuses; reported, pinned by check_hostile's
-	 * linebuf_next_on_fresh_linebuf_is_defined. */
-	if (linebuf_fill(&lb, pipefd[0]) <= 0)
-		abort();
-	r = proto_wait_reply(pipefd[0], &lb, &back, NULL, NULL);
-	if (r < 0 && known_bad_utf8(line, len)) {
-		json_object_put(back);
-		linebuf_free(&lb);
-		free(line);
-		return;
-	}
-	if (r < 0) {
-		fprintf(stderr, "the client cannot read netd's reply (%s):\n%s", strerror(-r), line);
-		abort();
-	}
-	if (!json_object_equal(reply, back)) {
-		fprintf(stderr, "the client reads a different reply than netd sent:\n%s", line);
-		abort();
-	}
-	json_object_put(back);
-	linebuf_free(&lb);
-	free(line);
-}
-
 static void handle_line(struct store *s, const char *line, size_t len)
 {
 	struct proto_error e = { 0 };
@@ -340,7 +276,7 @@ fail:
 send:
 	if (!reply)
 		abort();
-	check_reply(reply);
+	fuzz_check_reply(pipefd, reply, "the client", "netd");
 	json_object_put(reply);
 	json_object_put(req);
 }
