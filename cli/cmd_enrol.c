@@ -15,6 +15,7 @@
 
 static const char usage[] =
 	"usage: labctl enrol --csv FILE [--class C] [--no-start]\n"
+	"                   [--id-column NAME] [--name-columns A,B]\n"
 	"       labctl enrol ID --name NAME --key FILE [--key FILE...] [--email E] [--class C]\n"
 	"                   [--no-start]\n";
 
@@ -190,23 +191,30 @@ out:
 	return ret;
 }
 
-static int enrol_csv(const char *path, const char *cls)
+static int enrol_csv(const char *path, const char *cls, const struct roster_opts *o)
 {
 	struct student_errors errs = STUDENT_ERRORS_INIT;
-	struct student_rec *rows = NULL;
-	size_t n = 0;
+	struct roster roster;
 	int r, ret;
 
-	r = roster_load_file(path, &rows, &n, &errs);
+	r = roster_load(path, o, &roster, &errs);
 	if (r == -ENOMEM && errs.n == 0) {
 		cli_err("out of memory");
 		ret = CLI_EXIT_FAIL;
 	} else if (r < 0 || errs.n > 0) {
 		ret = report_local_errors(path, NULL, &errs);
 	} else {
-		ret = send_rows(path, cls, rows, n);
+		/* Say how a file that is not vlab's own was read, so a wrong guess shows. */
+		if (strcmp(roster.format, "vlab") != 0)
+			cli_err("%s: %s export%s%s%s: IDs from %s%s%s", path, roster.format,
+				roster.moodle.language ? " (" : "",
+				roster.moodle.language ? roster.moodle.language : "",
+				roster.moodle.language ? " labels)" : "", roster.id_from,
+				roster.name_from ? ", names from " : "",
+				roster.name_from ? roster.name_from : "");
+		ret = send_rows(path, cls, roster.recs, roster.n);
 	}
-	student_recs_free(rows, n);
+	roster_free(&roster);
 	student_errors_free(&errs);
 	return ret;
 }
@@ -249,10 +257,13 @@ int enrol_main(int argc, char **argv)
 		{ "email", required_argument, NULL, 'e' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "no-start", no_argument, NULL, 'S' },
+		{ "id-column", required_argument, NULL, 'I' },
+		{ "name-columns", required_argument, NULL, 'N' },
 		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *csv = NULL, *cls = NULL, *name = NULL, *email = NULL;
+	struct roster_opts ro = { 0 };
 	char *key_files[MAX_KEY_FILES];
 	size_t n_keys = 0;
 	int ch;
@@ -277,6 +288,12 @@ int enrol_main(int argc, char **argv)
 		case 'S':
 			enrol_no_start = true;
 			break;
+		case 'I':
+			ro.id_column = optarg;
+			break;
+		case 'N':
+			ro.name_columns = optarg;
+			break;
 		case 'k':
 			if (n_keys == MAX_KEY_FILES) {
 				cli_err("enrol: at most %d --key files", MAX_KEY_FILES);
@@ -298,7 +315,11 @@ int enrol_main(int argc, char **argv)
 				"--email or --key with it");
 			return CLI_EXIT_USAGE;
 		}
-		return enrol_csv(csv, cls);
+		return enrol_csv(csv, cls, &ro);
+	}
+	if (ro.id_column || ro.name_columns) {
+		cli_err("enrol: --id-column and --name-columns are for --csv");
+		return CLI_EXIT_USAGE;
 	}
 	if (argc - optind != 1 || name == NULL || n_keys == 0) {
 		if (argc - optind > 1)
