@@ -6,6 +6,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include <unicode/uchar.h>
+#include <unicode/utf8.h>
+
 #include "common/id.h"
 
 /* vlab's own columns, matched ignoring case. */
@@ -14,6 +17,7 @@ enum { VCOL_ID, VCOL_NAME, VCOL_EMAIL, VCOL_KEYS, VCOL_N };
 static const char *const vcol_names[VCOL_N] = { "id", "name", "email", "ssh_key" };
 
 #define NAME_COLUMNS_MAX 4
+#define QBUF 320		/* q(): 60 characters of up to 4 bytes, and "..." */
 
 /* Where each part of a student comes from, decided once from the header. */
 struct plan {
@@ -34,9 +38,36 @@ struct id_entry {
 #define add_error(errs, line, ...) \
 	(student_errors_add((errs), (line), __VA_ARGS__) < 0 ? -ENOMEM : -EINVAL)
 
+/*
+ * S for a message: printable characters as they are, so that "Prénom" reads as it is
+ * written, but control and invisible format characters (bidi overrides, zero-width)
+ * as \xNN, and at most 60 characters. The roster was checked to be UTF-8.
+ */
 static const char *q(const char *s, char *buf, size_t len)
 {
-	return student_quote_value(s, buf, len);
+	const uint8_t *u = (const uint8_t *)s;
+	int32_t i = 0, at, n = (int32_t)strlen(s), chars = 0;
+	size_t o = 0;
+	UChar32 c;
+
+	while (i < n && o + 16 < len) {
+		at = i;
+		U8_NEXT(u, i, n, c);
+		if (++chars > 60) {
+			o += (size_t)snprintf(buf + o, len - o, "...");
+			break;
+		}
+		if (c >= 0 && c != '\'' && c != '\\' && u_isprint(c) &&
+		    u_charType(c) != U_FORMAT_CHAR) {
+			memcpy(buf + o, s + at, (size_t)(i - at));
+			o += (size_t)(i - at);
+			continue;
+		}
+		for (; at < i; at++)
+			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", u[at]);
+	}
+	buf[o] = '\0';
+	return buf;
 }
 
 /*
@@ -78,7 +109,7 @@ static int column_find(struct roster *r, const char *name, long *col)
 /* The header's labels, quoted, for "no column 'x' (the header has: ...)". */
 static char *header_list(const struct csv_table *t)
 {
-	char *s = NULL, buf[200];
+	char *s = NULL, buf[QBUF];
 	size_t len = 0, i;
 	FILE *f = open_memstream(&s, &len);
 
@@ -97,7 +128,7 @@ static char *header_list(const struct csv_table *t)
 static int option_column(struct roster *r, const char *opt, const char *name, long *col,
 			 struct student_errors *errs)
 {
-	char buf[200], *list;
+	char buf[QBUF], *list;
 	int ret = column_find(r, name, col);
 
 	if (ret == 0 || ret == -ENOMEM)
@@ -127,7 +158,7 @@ static const char *lower(const char *s, char *buf, size_t len)
 /* vlab's own columns: by name ignoring case, each at most once. */
 static int vlab_columns(struct roster *r, long vcol[VCOL_N], struct student_errors *errs)
 {
-	char buf[200];
+	char buf[QBUF];
 	size_t i;
 	int k, ret = 0;
 
@@ -157,7 +188,7 @@ static int vlab_columns(struct roster *r, long vcol[VCOL_N], struct student_erro
 
 static int moodle_columns(struct roster *r, struct student_errors *errs)
 {
-	char a[200], b[200];
+	char a[QBUF], b[QBUF];
 	size_t x, y;
 	int f;
 
@@ -208,7 +239,7 @@ static int name_columns(struct roster *r, const struct roster_opts *o, const lon
 
 static char *describe_names(const struct roster *r, const struct plan *p)
 {
-	char *s = NULL, buf[200];
+	char *s = NULL, buf[QBUF];
 	size_t len = 0, i, n = 0;
 	FILE *f = open_memstream(&s, &len);
 
@@ -234,7 +265,7 @@ static int plan_make(struct roster *r, const struct roster_opts *o, struct plan 
 	size_t before = errs->n, i;
 	long vcol[VCOL_N];
 	bool moodle_like;
-	char buf[200];
+	char buf[QBUF];
 	int ret;
 
 	for (i = 0; i < NAME_COLUMNS_MAX; i++)
@@ -322,7 +353,7 @@ static int id_normalise(struct roster *r, unsigned line, const char *label,
 			const char *value, char out[ID_MAX_LEN + 1],
 			struct student_errors *errs)
 {
-	char a[200], b[200], *local;
+	char a[QBUF], b[QBUF], *local;
 	const char *at = strrchr(value, '@');
 	int ret;
 
@@ -427,7 +458,7 @@ static int cmp_id_entry(const void *a, const void *b)
 static int check_ids(struct id_entry *v, size_t n, bool normalised, const char *label,
 		     struct student_errors *errs)
 {
-	char a[200], b[200], c[200], l[200];
+	char a[QBUF], b[QBUF], c[QBUF], l[QBUF];
 	size_t i, first = 0;
 	int ret = 0, r;
 
