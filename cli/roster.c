@@ -569,6 +569,12 @@ out:
 		student_errors_sort(errs);
 		ret = -EINVAL;
 	}
+	if (ret < 0) {
+		/* Rows the CSV reader left out are errors too: a roster is taken whole. */
+		student_recs_free(r->recs, r->n);
+		r->recs = NULL;
+		r->n = 0;
+	}
 	return ret;
 }
 

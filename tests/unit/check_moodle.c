@@ -363,6 +363,23 @@ START_TEST(roster_value_finds_columns_by_label_field_or_id)
 }
 END_TEST
 
+START_TEST(roster_with_a_row_left_out_gives_no_student_at_all)
+{
+	static const char text[] = "Username,First name\nann,Ann\nb\0b,Bob\n";
+	struct student_errors errs = STUDENT_ERRORS_INIT;
+	struct roster r;
+
+	ck_assert_int_eq(roster_read(text, sizeof(text) - 1, &keys_elsewhere, &r, &errs),
+			 -EINVAL);
+	ck_assert_uint_eq(r.n, 0);
+	ck_assert_ptr_null(r.recs);
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_str_eq(errs.v[0].message, "column 'Username' contains a NUL byte");
+	roster_free(&r);
+	student_errors_free(&errs);
+}
+END_TEST
+
 Suite *make_moodle_suite(void);	/* called by check_all.c */
 Suite *make_moodle_suite(void)
 {
@@ -389,6 +406,7 @@ Suite *make_moodle_suite(void)
 	tcase_add_test(tc, vlab_roster_ids_stay_strict_when_keys_come_from_elsewhere);
 	tcase_add_test(tc, roster_in_a_legacy_code_page_is_refused_with_its_line);
 	tcase_add_test(tc, roster_value_finds_columns_by_label_field_or_id);
+	tcase_add_test(tc, roster_with_a_row_left_out_gives_no_student_at_all);
 	suite_add_tcase(s, tc);
 	return s;
 }
