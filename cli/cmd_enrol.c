@@ -194,7 +194,7 @@ static int send_rows(struct enrol_req *er, const struct student_rec *rows, size_
 	/* labd refuses a batch whole, or answers for each student. */
 	(void)proto_get_array(reply, "results", false, &results, NULL);
 	er->taken = cli_reply_ok(reply) || results != NULL;
-	if (er->keys != NULL && cli_opts.json &&
+	if (er->keys != NULL && er->taken && cli_opts.json &&
 	    json_object_object_add(reply, "keys", json_object_get(er->keys)) < 0)
 		goto nomem;
 	if (!cli_reply_ok(reply) && results == NULL)
@@ -214,10 +214,15 @@ out:
 /* Warnings that do not stop the enrol, each where it belongs. */
 static void print_notes(const char *path, const struct student_errors *notes)
 {
+	char *msg;
 	size_t i;
 
-	for (i = 0; i < notes->n; i++)
-		print_located(path, notes->v[i].line, NULL, notes->v[i].message);
+	for (i = 0; i < notes->n; i++) {
+		if (asprintf(&msg, "warning: %s", notes->v[i].message) < 0)
+			continue;
+		print_located(path, notes->v[i].line, NULL, msg);
+		free(msg);
+	}
 }
 
 /* Say how a file that is not vlab's own was read, so that a wrong guess shows. */

@@ -129,8 +129,11 @@ static int option_column(struct roster *r, const char *opt, const char *name, lo
 			 struct student_errors *errs)
 {
 	char buf[QBUF], *list;
-	int ret = column_find(r, name, col);
+	int ret;
 
+	if (!*name)
+		return add_error(errs, r->tab.header_line, "%s: give a column's name", opt);
+	ret = column_find(r, name, col);
 	if (ret == 0 || ret == -ENOMEM)
 		return ret;
 	if (ret == -EEXIST)

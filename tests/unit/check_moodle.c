@@ -306,6 +306,16 @@ START_TEST(id_column_that_does_not_exist_lists_the_header)
 }
 END_TEST
 
+START_TEST(id_column_empty_never_matches_an_unnamed_column)
+{
+	static const struct roster_opts o = { .id_column = "", .keys_elsewhere = true };
+	struct result res = read_text("id,name,\nalice,Alice,x\n", &o);
+
+	expect_single_error(&res, 1, "--id-column: give a column's name");
+	result_free(&res);
+}
+END_TEST
+
 START_TEST(name_columns_that_do_not_exist_are_reported)
 {
 	static const struct roster_opts o = { .name_columns = "First name,Surname",
@@ -402,6 +412,7 @@ Suite *make_moodle_suite(void)
 	tcase_add_test(tc, id_column_and_name_columns_read_any_export);
 	tcase_add_test(tc, id_column_matches_a_label_however_its_apostrophe_is_spelt);
 	tcase_add_test(tc, id_column_that_does_not_exist_lists_the_header);
+	tcase_add_test(tc, id_column_empty_never_matches_an_unnamed_column);
 	tcase_add_test(tc, name_columns_that_do_not_exist_are_reported);
 	tcase_add_test(tc, vlab_roster_ids_stay_strict_when_keys_come_from_elsewhere);
 	tcase_add_test(tc, roster_in_a_legacy_code_page_is_refused_with_its_line);
