@@ -11,8 +11,9 @@
  * - any other export, with opts->id_column (its values normalised like usernames) and
  *   opts->name_columns.
  *
- * The file is read by cli/csvtable.h (BOM, CRLF, ',' or ';'). An ssh_key column is read
- * in every format; a student may come without a key when opts->keys_elsewhere.
+ * The file is read by cli/csvtable.h (BOM, CRLF, ',' or ';'), its columns told apart
+ * by cli/rosterplan.h. An ssh_key column is read in every format; a student may come
+ * without a key when opts->keys_elsewhere.
  * Two students whose IDs come out the same are an error naming both lines.
  */
 #ifndef VLAB_ROSTER_H
