@@ -20,7 +20,7 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 PKGS_COMMON := libconfig json-c libssh
 PKGS_NETD   := libnftnl libmnl libnl-3.0 libnl-route-3.0
 PKGS_LABD   := libvirt sqlite3 libisofs-1 yaml-0.1 libxml-2.0
-PKGS_CLI    :=
+PKGS_CLI    := libcurl icu-i18n icu-uc
 LIBS_EXTRA  := -lcsv
 
 ifeq ($(V),1)
@@ -46,6 +46,7 @@ sobj = $(patsubst %.c,$(BUILD)/san/obj/%.o,$(1))
 LIBS_COMMON := $(call pc_libs,$(PKGS_COMMON))
 LIBS_NETD   := $(call pc_libs,$(PKGS_NETD))
 LIBS_LABD   := $(call pc_libs,$(PKGS_LABD))
+LIBS_CLI    := $(call pc_libs,$(PKGS_CLI))
 
 PROGS := $(BUILD)/netd $(BUILD)/labd $(BUILD)/labctl
 TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/*.c)) \
@@ -85,7 +86,7 @@ $(BUILD)/labd: $(BUILD)/obj/labd/main.o $(BUILD)/liblabd.a $(BUILD)/libcommon.a
 
 $(BUILD)/labctl: $(BUILD)/obj/cli/main.o $(BUILD)/libcli.a $(BUILD)/libcommon.a
 	$(if $(Q),@echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_COMMON) $(LIBS_EXTRA)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CLI) $(LIBS_COMMON) $(LIBS_EXTRA)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -124,7 +125,7 @@ $(BUILD)/san/labd: $(BUILD)/san/obj/labd/main.o $(BUILD)/san/liblabd.a $(BUILD)/
 	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(LIBS_LABD) $(LIBS_COMMON) $(LIBS_EXTRA)
 $(BUILD)/san/labctl: $(BUILD)/san/obj/cli/main.o $(BUILD)/san/libcli.a $(BUILD)/san/libcommon.a
 	$(if $(Q),@echo "  LD      $@")
-	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(LIBS_COMMON) $(LIBS_EXTRA)
+	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(LIBS_CLI) $(LIBS_COMMON) $(LIBS_EXTRA)
 
 # Test tools may use the daemons' modules (drivers for smoke tests).
 $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libnetd.a $(BUILD)/liblabd.a $(BUILD)/libcommon.a

@@ -1,13 +1,19 @@
 /*
- * labctl enrol: one student from the command line, or a whole roster CSV. Everything
- * is validated here first (labd checks again); a roster with any error sends nothing.
+ * labctl enrol: one student from the command line, or a whole roster: vlab's CSV or a
+ * Moodle export (cli/roster.h), with the keys in it, fetched from where the students
+ * keep them, or made for them (cli/enrolkeys.h). Everything is validated here first
+ * (labd checks again); a roster with any error sends nothing.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "cli/client.h"
+#include "cli/enrolkeys.h"
+#include "cli/keyurl.h"
 #include "cli/output.h"
 #include "cli/roster.h"
 #include "common/id.h"
@@ -15,11 +21,20 @@
 
 static const char usage[] =
 	"usage: labctl enrol --csv FILE [--class C] [--no-start]\n"
+	"                   [--id-column NAME] [--name-columns A,B]\n"
+	"                   [--keys-from URL [--ca-file FILE] [--keys-timeout SECONDS]]\n"
+	"                   [--generate-keys DIR]\n"
 	"       labctl enrol ID --name NAME --key FILE [--key FILE...] [--email E] [--class C]\n"
 	"                   [--no-start]\n";
 
-/* --no-start: create and define the VMs but leave them off (start them later). */
-static bool enrol_no_start;
+/* One enrol request: where its rows come from and how labd is to take them. */
+struct enrol_req {
+	const char *path;		/* the roster; NULL for one student */
+	const char *cls;
+	bool no_start;			/* --no-start: define the VMs, leave them off */
+	json_object *keys;		/* where the keys came from, for --json; not owned */
+	bool taken;			/* out: labd took at least part of the batch */
+};
 
 #define MAX_KEY_FILES SSHKEY_LIST_MAX
 
@@ -147,13 +162,13 @@ static int report_remote_errors(const char *path, json_object *reply)
 	return CLI_EXIT_FAIL;
 }
 
-static int send_rows(const char *path, const char *cls, const struct student_rec *rows,
-		     size_t n)
+static int send_rows(struct enrol_req *er, const struct student_rec *rows, size_t n)
 {
-	json_object *req, *arr, *reply = NULL, *row;
+	json_object *req, *arr, *reply = NULL, *row, *results = NULL;
 	size_t i;
 	int ret = CLI_EXIT_FAIL;
 
+	er->taken = false;
 	req = proto_new_request("enrol", -1);
 	arr = json_object_new_array();
 	if (req == NULL || arr == NULL) {
@@ -169,15 +184,21 @@ static int send_rows(const char *path, const char *cls, const struct student_rec
 			goto nomem;
 		}
 	}
-	if (enrol_no_start && cli_add(req, "start", json_object_new_boolean(0)) < 0)
+	if (er->no_start && cli_add(req, "start", json_object_new_boolean(0)) < 0)
 		goto nomem;
-	if (cls != NULL && cli_add_string(req, "class", cls) < 0)
+	if (er->cls != NULL && cli_add_string(req, "class", er->cls) < 0)
 		goto nomem;
 	ret = cli_request(req, &reply, true);
 	if (ret != CLI_EXIT_OK)
 		goto out;
-	if (!cli_reply_ok(reply))
-		ret = report_remote_errors(path, reply);
+	/* labd refuses a batch whole, or answers for each student. */
+	(void)proto_get_array(reply, "results", false, &results, NULL);
+	er->taken = cli_reply_ok(reply) || results != NULL;
+	if (er->keys != NULL && er->taken && cli_opts.json &&
+	    json_object_object_add(reply, "keys", json_object_get(er->keys)) < 0)
+		goto nomem;
+	if (!cli_reply_ok(reply) && results == NULL)
+		ret = report_remote_errors(er->path, reply);
 	else
 		ret = cli_report_bulk("enrol", reply);
 	goto out;
@@ -190,29 +211,81 @@ out:
 	return ret;
 }
 
-static int enrol_csv(const char *path, const char *cls)
+/* Warnings that do not stop the enrol, each where it belongs. */
+static void print_notes(const char *path, const struct student_errors *notes)
 {
-	struct student_errors errs = STUDENT_ERRORS_INIT;
-	struct student_rec *rows = NULL;
-	size_t n = 0;
+	char *msg;
+	size_t i;
+
+	for (i = 0; i < notes->n; i++) {
+		if (asprintf(&msg, "warning: %s", notes->v[i].message) < 0)
+			continue;
+		print_located(path, notes->v[i].line, NULL, msg);
+		free(msg);
+	}
+}
+
+/* Say how a file that is not vlab's own was read, so that a wrong guess shows. */
+static void print_format(const char *path, const struct roster *r)
+{
+	const char *lang = r->moodle.language;
+
+	if (strcmp(r->format, "vlab") == 0)
+		return;
+	fflush(stdout);
+	if (strcmp(r->format, "Moodle") == 0)
+		fprintf(stderr, "%s: a Moodle export (%s labels): ", path, lang);
+	else
+		fprintf(stderr, "%s: ", path);
+	fprintf(stderr, "IDs from %s%s%s\n", r->id_from, r->name_from ? ", names from " : "",
+		r->name_from ? r->name_from : "");
+}
+
+static int enrol_csv(struct enrol_req *er, const struct roster_opts *ro,
+		     const struct enrolkeys_opts *ko)
+{
+	struct student_errors errs = STUDENT_ERRORS_INIT, notes = STUDENT_ERRORS_INIT;
+	struct enrolkeys_done done = ENROLKEYS_DONE_INIT;
+	struct roster roster;
 	int r, ret;
 
-	r = roster_load_file(path, &rows, &n, &errs);
+	r = roster_load(er->path, ro, &roster, &errs);
+	if (r == 0) {
+		print_format(er->path, &roster);
+		r = enrolkeys_fill(&roster, ko, &done, &errs, &notes);
+		print_notes(er->path, &notes);
+	}
 	if (r == -ENOMEM && errs.n == 0) {
 		cli_err("out of memory");
 		ret = CLI_EXIT_FAIL;
-	} else if (r < 0 || errs.n > 0) {
-		ret = report_local_errors(path, NULL, &errs);
-	} else {
-		ret = send_rows(path, cls, rows, n);
+		goto out;
 	}
-	student_recs_free(rows, n);
+	if (r < 0 || errs.n > 0) {
+		ret = report_local_errors(er->path, NULL, &errs);
+		goto out;
+	}
+	er->keys = enrolkeys_json(&roster, &done);
+	ret = send_rows(er, roster.recs, roster.n);
+	if (!er->taken && done.n_generated > 0) {
+		cli_err("enrol: the %zu key pair%s made for this roster %s removed from %s",
+			done.n_generated, done.n_generated == 1 ? "" : "s",
+			done.n_generated == 1 ? "was" : "were", done.dir.path);
+		enrolkeys_undo(&roster, &done);
+	} else if (er->taken && !cli_opts.json) {
+		enrolkeys_print(stdout, &roster, ko, &done);
+	}
+	json_object_put(er->keys);
+	er->keys = NULL;
+out:
+	enrolkeys_done_free(&done);
+	roster_free(&roster);
 	student_errors_free(&errs);
+	student_errors_free(&notes);
 	return ret;
 }
 
-static int enrol_one(const char *id, const char *name, const char *email,
-		     char *const *key_files, size_t n_key_files, const char *cls)
+static int enrol_one(struct enrol_req *er, const char *id, const char *name,
+		     const char *email, char *const *key_files, size_t n_key_files)
 {
 	struct student_errors errs = STUDENT_ERRORS_INIT;
 	struct student_rec rec;
@@ -230,7 +303,7 @@ static int enrol_one(const char *id, const char *name, const char *email,
 	} else if (r < 0) {
 		ret = report_local_errors(NULL, id, &errs);
 	} else {
-		ret = send_rows(NULL, cls, &rec, 1);
+		ret = send_rows(er, &rec, 1);
 	}
 out:
 	student_rec_clear(&rec);
@@ -239,9 +312,50 @@ out:
 	return ret;
 }
 
+/* --keys-timeout: whole seconds, 1 to 300. */
+static int parse_timeout(const char *arg, long *ms)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < 1 || v > 300) {
+		cli_err("enrol: --keys-timeout '%s': give whole seconds, 1 to 300", arg);
+		return CLI_EXIT_USAGE;
+	}
+	*ms = v * 1000;
+	return CLI_EXIT_OK;
+}
+
+/* The options that only a roster takes, checked together. */
+static int check_csv_options(const char *csv, const struct roster_opts *ro,
+			     const struct enrolkeys_opts *ko)
+{
+	char err[256];
+
+	if (!csv && (ro->id_column || ro->name_columns || ko->keys_from || ko->generate_dir)) {
+		cli_err("enrol: --id-column, --name-columns, --keys-from and --generate-keys "
+			"are for a roster (--csv FILE)");
+		return CLI_EXIT_USAGE;
+	}
+	if (!ko->keys_from && (ko->ca_file || ko->timeout_ms)) {
+		cli_err("enrol: --ca-file and --keys-timeout go with --keys-from URL");
+		return CLI_EXIT_USAGE;
+	}
+	if (ko->keys_from && keyurl_check(ko->keys_from, err, sizeof(err)) < 0) {
+		cli_err("enrol: --keys-from '%s': %s", ko->keys_from, err);
+		return CLI_EXIT_USAGE;
+	}
+	if (ko->ca_file && access(ko->ca_file, R_OK) < 0) {
+		cli_err("enrol: --ca-file %s: %s", ko->ca_file, strerror(errno));
+		return CLI_EXIT_USAGE;
+	}
+	return CLI_EXIT_OK;
+}
+
 int enrol_main(int argc, char **argv)
 {
-	enrol_no_start = false;
 	static const struct option opts[] = {
 		{ "csv", required_argument, NULL, 'r' },
 		{ "class", required_argument, NULL, 'C' },
@@ -249,13 +363,22 @@ int enrol_main(int argc, char **argv)
 		{ "email", required_argument, NULL, 'e' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "no-start", no_argument, NULL, 'S' },
+		{ "id-column", required_argument, NULL, 'I' },
+		{ "name-columns", required_argument, NULL, 'N' },
+		{ "keys-from", required_argument, NULL, 'K' },
+		{ "ca-file", required_argument, NULL, 'A' },
+		{ "keys-timeout", required_argument, NULL, 'T' },
+		{ "generate-keys", required_argument, NULL, 'G' },
 		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *csv = NULL, *cls = NULL, *name = NULL, *email = NULL;
+	const char *csv = NULL, *name = NULL, *email = NULL;
+	struct enrol_req er = { 0 };
+	struct roster_opts ro = { 0 };
+	struct enrolkeys_opts ko = { 0 };
 	char *key_files[MAX_KEY_FILES];
 	size_t n_keys = 0;
-	int ch;
+	int ch, ret;
 
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -266,7 +389,7 @@ int enrol_main(int argc, char **argv)
 			csv = optarg;
 			break;
 		case 'C':
-			cls = optarg;
+			er.cls = optarg;
 			break;
 		case 'n':
 			name = optarg;
@@ -275,7 +398,27 @@ int enrol_main(int argc, char **argv)
 			email = optarg;
 			break;
 		case 'S':
-			enrol_no_start = true;
+			er.no_start = true;
+			break;
+		case 'I':
+			ro.id_column = optarg;
+			break;
+		case 'N':
+			ro.name_columns = optarg;
+			break;
+		case 'K':
+			ko.keys_from = optarg;
+			break;
+		case 'A':
+			ko.ca_file = optarg;
+			break;
+		case 'T':
+			ret = parse_timeout(optarg, &ko.timeout_ms);
+			if (ret != CLI_EXIT_OK)
+				return ret;
+			break;
+		case 'G':
+			ko.generate_dir = optarg;
 			break;
 		case 'k':
 			if (n_keys == MAX_KEY_FILES) {
@@ -288,17 +431,22 @@ int enrol_main(int argc, char **argv)
 			return cli_usage(usage, ch == 'h');
 		}
 	}
-	if (cls != NULL && !id_valid(cls)) {
-		cli_err("enrol: '%s' is not a class name ([a-z0-9][a-z0-9_-]{0,31})", cls);
+	if (er.cls != NULL && !id_valid(er.cls)) {
+		cli_err("enrol: '%s' is not a class name ([a-z0-9][a-z0-9_-]{0,31})", er.cls);
 		return CLI_EXIT_USAGE;
 	}
+	ret = check_csv_options(csv, &ro, &ko);
+	if (ret != CLI_EXIT_OK)
+		return ret;
 	if (csv != NULL) {
 		if (optind < argc || name || email || n_keys) {
 			cli_err("enrol: --csv takes the students from the file; no ID, --name, "
 				"--email or --key with it");
 			return CLI_EXIT_USAGE;
 		}
-		return enrol_csv(csv, cls);
+		ro.keys_elsewhere = ko.keys_from || ko.generate_dir;
+		er.path = csv;
+		return enrol_csv(&er, &ro, &ko);
 	}
 	if (argc - optind != 1 || name == NULL || n_keys == 0) {
 		if (argc - optind > 1)
@@ -308,5 +456,5 @@ int enrol_main(int argc, char **argv)
 			cli_err("enrol: %s needs --name NAME and --key FILE", argv[optind]);
 		return cli_usage(usage, false);
 	}
-	return enrol_one(argv[optind], name, email, key_files, n_keys, cls);
+	return enrol_one(&er, argv[optind], name, email, key_files, n_keys);
 }

@@ -17,7 +17,7 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *description;
 } commands[] = {
-	{ "enrol", enrol_main, "Add students: one (ID --name --key FILE) or a roster (--csv FILE)" },
+	{ "enrol", enrol_main, "Add students: one (ID --name --key FILE), or a roster or Moodle export (--csv FILE)" },
 	{ "unenrol", unenrol_main, "Remove students, their VMs and disks (ID... or --all)" },
 	{ "list", list_main, "Show students, their VM state and their SSH endpoint" },
 	{ "start", start_main, "Start students' VMs (ID... or --all)" },

@@ -1,357 +1,287 @@
 #include "cli/roster.h"
+#include "cli/rosterplan.h"
 
-#include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <csv.h>
-
 #include "common/id.h"
 
-enum { COL_ID, COL_NAME, COL_EMAIL, COL_KEYS, COL_N };
+static const char *q(const char *s, char *buf, size_t len)
+{
+	return rosterplan_quote(s, buf, len);
+}
 
-static const char *const col_names[COL_N] = { "id", "name", "email", "ssh_key" };
-
-struct field {
-	char *s;	/* NUL-terminated copy; may hold NULs of its own before len */
-	size_t len;
+/* One ID and where it was made from, for the check that no two students share one. */
+struct id_entry {
+	unsigned line;
+	const char *id;			/* owned by the record being built */
+	const char *from;		/* the value it was made from (owned by the table) */
 };
 
-struct roster_ctx {
-	struct student_errors *errs;
-	unsigned line;		/* physical line of the chunk being fed */
-	unsigned rec_line;	/* line the current record starts on; 0 between records */
-	struct field *f;	/* fields of the current record */
-	size_t nf, capf;
-	bool have_header;
-	size_t ncols;
-	long col[COL_N];	/* header position of each column we use, -1 if absent */
-	size_t nrows;
-	struct student_rec *recs;	/* valid rows */
-	size_t nrecs, caprecs;
-	struct student_rec *ids;	/* line + id of every row with a valid id */
-	size_t nids, capids;
-	int err;		/* -ENOMEM: give up */
-	bool stop;		/* the rest cannot be read sensibly (bad header, too many rows) */
-};
+/* Appends one error: -EINVAL, or -ENOMEM when even that failed. */
+#define add_error(errs, line, ...) \
+	(student_errors_add((errs), (line), __VA_ARGS__) < 0 ? -ENOMEM : -EINVAL)
 
-static void ctx_nomem(struct roster_ctx *c)
+/* The name: the plan's name columns joined with single spaces, empty ones skipped. */
+static char *name_join(const struct roster_plan *p, char *const *f)
 {
-	c->err = -ENOMEM;
-	c->stop = true;
-}
+	size_t len = 0, i;
+	char *s;
 
-static void ctx_error(struct roster_ctx *c, unsigned line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void ctx_error(struct roster_ctx *c, unsigned line, const char *fmt, ...)
-{
-	char *msg = NULL;
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = vasprintf(&msg, fmt, ap);
-	va_end(ap);
-	if (r < 0 || student_errors_add(c->errs, line, "%s", msg) < 0)
-		ctx_nomem(c);
-	free(msg);
-}
-
-static void fields_clear(struct roster_ctx *c)
-{
-	size_t i;
-
-	for (i = 0; i < c->nf; i++)
-		free(c->f[i].s);
-	c->nf = 0;
-}
-
-static char *trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-		e--;
-	*e = '\0';
+	for (i = 0; i < ROSTER_NAME_COLUMNS_MAX; i++)
+		len += p->name[i] >= 0 ? strlen(f[p->name[i]]) + 1 : 0;
+	s = malloc(len + 1);
+	if (!s)
+		return NULL;
+	s[0] = '\0';
+	for (i = 0; i < ROSTER_NAME_COLUMNS_MAX; i++) {
+		if (p->name[i] < 0 || !*f[p->name[i]])
+			continue;
+		if (*s)
+			strcat(s, " ");
+		strcat(s, f[p->name[i]]);
+	}
 	return s;
 }
 
-/* libcsv: one field ended. CSV_APPEND_NULL makes s a string, but we keep len for NULs. */
-static void on_field(void *s, size_t len, void *data)
-{
-	struct roster_ctx *c = data;
-	struct field *f;
-
-	if (c->stop)
-		return;
-	if (!c->rec_line)
-		c->rec_line = c->line;
-	if (c->nf == c->capf) {
-		size_t cap = c->capf ? c->capf * 2 : 8;
-
-		f = reallocarray(c->f, cap, sizeof(*f));
-		if (!f) {
-			ctx_nomem(c);
-			return;
-		}
-		c->f = f;
-		c->capf = cap;
-	}
-	f = &c->f[c->nf];
-	f->s = malloc(len + 1);
-	if (!f->s) {
-		ctx_nomem(c);
-		return;
-	}
-	if (len)
-		memcpy(f->s, s, len);
-	f->s[len] = '\0';
-	f->len = len;
-	c->nf++;
-}
-
-static void header_read(struct roster_ctx *c, unsigned line)
-{
-	char q[200];
-	size_t i, before = c->errs->n;
-	int k;
-
-	for (k = 0; k < COL_N; k++)
-		c->col[k] = -1;
-	c->ncols = c->nf;
-	for (i = 0; i < c->nf; i++) {
-		char *name;
-
-		if (memchr(c->f[i].s, '\0', c->f[i].len)) {
-			ctx_error(c, line, "header column %zu contains a NUL byte", i + 1);
-			continue;
-		}
-		name = trim(c->f[i].s);
-		for (char *p = name; *p; p++)
-			*p = (char)tolower((unsigned char)*p);
-		if (!strcmp(name, "ssh_keys"))
-			k = COL_KEYS;
-		else
-			for (k = 0; k < COL_N && strcmp(name, col_names[k]); k++)
-				;
-		if (k == COL_N)
-			continue;	/* a column for someone else: ignored */
-		if (c->col[k] >= 0)
-			ctx_error(c, line, "duplicate column '%s' (columns %ld and %zu)",
-				  student_quote_value(name, q, sizeof(q)), c->col[k] + 1, i + 1);
-		else
-			c->col[k] = (long)i;
-	}
-	if (c->col[COL_ID] < 0)
-		ctx_error(c, line, "missing required column 'id' (the first row must be the "
-			  "header, e.g. id,name,email,ssh_key)");
-	if (c->col[COL_KEYS] < 0)
-		ctx_error(c, line, "missing required column 'ssh_key' (or 'ssh_keys')");
-	c->have_header = true;
-	/* Without a sound header no row can be read: report the header only. */
-	if (c->errs->n > before)
-		c->stop = true;
-}
-
-static int push_rec(struct student_rec **v, size_t *n, size_t *cap,
-		    const struct student_rec *r)
-{
-	if (*n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 64;
-		struct student_rec *nv = reallocarray(*v, ncap, sizeof(**v));
-
-		if (!nv)
-			return -ENOMEM;
-		*v = nv;
-		*cap = ncap;
-	}
-	(*v)[(*n)++] = *r;
-	return 0;
-}
-
-static void row_read(struct roster_ctx *c, unsigned line)
-{
-	const char *val[COL_N] = { NULL };
-	struct student_rec rec, idrec = { 0 };
-	int k, r;
-
-	if (++c->nrows > ROSTER_MAX_ROWS) {
-		ctx_error(c, 0, "more than %d student rows; split the roster", ROSTER_MAX_ROWS);
-		c->stop = true;
-		return;
-	}
-	if (c->nf != c->ncols) {
-		ctx_error(c, line, "%zu field%s, but the header has %zu column%s", c->nf,
-			  c->nf == 1 ? "" : "s", c->ncols, c->ncols == 1 ? "" : "s");
-		return;
-	}
-	for (k = 0; k < COL_N; k++) {
-		struct field *f;
-
-		if (c->col[k] < 0)
-			continue;
-		f = &c->f[c->col[k]];
-		if (memchr(f->s, '\0', f->len)) {
-			ctx_error(c, line, "column '%s' contains a NUL byte", col_names[k]);
-			return;
-		}
-		/* Keys keep their layout: the key parser reads lines and spaces itself. */
-		val[k] = k == COL_KEYS ? f->s : trim(f->s);
-	}
-
-	if (val[COL_ID] && id_valid(val[COL_ID])) {
-		idrec.line = line;
-		idrec.id = strdup(val[COL_ID]);
-		if (!idrec.id || push_rec(&c->ids, &c->nids, &c->capids, &idrec) < 0) {
-			free(idrec.id);
-			ctx_nomem(c);
-			return;
-		}
-	}
-	r = student_validate(line, val[COL_ID], val[COL_NAME], val[COL_EMAIL], val[COL_KEYS],
-			     &rec, c->errs);
-	if (r == -ENOMEM) {
-		ctx_nomem(c);
-	} else if (r == 0 && push_rec(&c->recs, &c->nrecs, &c->caprecs, &rec) < 0) {
-		student_rec_clear(&rec);
-		ctx_nomem(c);
-	}
-}
-
-/* libcsv: one record ended (ch is the terminator, -1 at the end of input). */
-static void on_record(int ch, void *data)
-{
-	struct roster_ctx *c = data;
-	unsigned line = c->rec_line ? c->rec_line : c->line;
-
-	if (!c->stop) {
-		if (!c->have_header)
-			header_read(c, line);
-		else
-			row_read(c, line);
-	}
-	fields_clear(c);
-	c->rec_line = 0;
-}
-
-static bool blank_chunk(const char *s, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
-			return false;
-	}
-	return true;
-}
-
 /*
- * libcsv reports fields and record ends but not where a record began, so the input
- * goes in one physical line at a time: a record starts on the first non-blank line
- * fed while none is open.
+ * The normalised ID for VALUE (from column LABEL on LINE): the part before the last
+ * '@' of an address, folded. 0, -EINVAL (reported), -ENOMEM.
  */
-static void roster_feed(struct roster_ctx *c, const char *buf, size_t len)
+static int id_normalise(struct roster *r, unsigned line, const char *label,
+			const char *value, char out[ID_MAX_LEN + 1],
+			struct student_errors *errs)
 {
-	struct csv_parser p;
-	size_t pos = 0;
+	char a[ROSTER_QBUF], b[ROSTER_QBUF], *local;
+	const char *at = strrchr(value, '@');
+	int ret;
 
-	if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0) {
-		ctx_nomem(c);
-		return;
-	}
-	c->line = 1;
-	while (pos < len && !c->stop) {
-		const char *nl = memchr(buf + pos, '\n', len - pos);
-		size_t l = nl ? (size_t)(nl - (buf + pos)) + 1 : len - pos;
-
-		if (!c->rec_line && !blank_chunk(buf + pos, l))
-			c->rec_line = c->line;
-		if (csv_parse(&p, buf + pos, l, on_field, on_record, c) != l) {
-			if (csv_error(&p) == CSV_EPARSE)
-				ctx_error(c, c->line, "malformed CSV: a '\"' inside an unquoted "
-					  "field or text after a closing '\"' (quote the whole "
-					  "field and double the quotes inside it)");
-			else
-				ctx_nomem(c);
-			c->stop = true;
-			goto out;
-		}
-		pos += l;
-		if (nl)
-			c->line++;
-	}
-	if (!c->stop && csv_fini(&p, on_field, on_record, c) != 0) {
-		if (csv_error(&p) == CSV_EPARSE)
-			ctx_error(c, c->rec_line ? c->rec_line : c->line,
-				  "a quoted field is never closed (missing '\"')");
-		else
-			ctx_nomem(c);
-		c->stop = true;
-	}
-out:
-	csv_free(&p);
-}
-
-int roster_parse(const char *buf, size_t len, struct student_rec **rows, size_t *n,
-		 struct student_errors *errs)
-{
-	struct roster_ctx c = { .errs = errs };
-	size_t before = errs->n;
-	int ret = -EINVAL, r;
-
-	*rows = NULL;
-	*n = 0;
-	if (len >= 2 && ((buf[0] == '\xff' && buf[1] == '\xfe') ||
-			 (buf[0] == '\xfe' && buf[1] == '\xff'))) {
-		ctx_error(&c, 0, "roster is UTF-16; save it as UTF-8 (\"CSV UTF-8\")");
-		goto out;
-	}
-	/* Spreadsheets write "CSV UTF-8" with a byte order mark. */
-	if (len >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3)) {
-		buf += 3;
-		len -= 3;
-	}
-	roster_feed(&c, buf, len);
-	if (c.err)
-		goto out;
-	if (!c.stop) {
-		if (!c.have_header)
-			ctx_error(&c, 0, "roster is empty (no header row)");
-		else if (c.nrows == 0)
-			ctx_error(&c, 0, "roster has a header but no student rows");
-	}
-	r = student_check_batch(c.ids, c.nids, errs);
-	if (r == -ENOMEM)
-		c.err = r;
-out:
-	if (c.err) {
-		ret = c.err;
-	} else if (errs->n == before) {
-		*rows = c.recs;
-		*n = c.nrecs;
-		c.recs = NULL;
-		c.nrecs = 0;
-		ret = 0;
-	} else {
-		student_errors_sort(errs);
-	}
-	fields_clear(&c);
-	free(c.f);
-	student_recs_free(c.recs, c.nrecs);
-	student_recs_free(c.ids, c.nids);
+	if (!*value)
+		return add_error(errs, line, "column '%s' is empty: no ID can be made from it",
+				 q(label, a, sizeof(a)));
+	local = at ? strndup(value, (size_t)(at - value)) : strdup(value);
+	if (!local)
+		return -ENOMEM;
+	ret = idnorm_id(r->norm, local, out);
+	free(local);
+	if (ret == -EINVAL)
+		return add_error(errs, line, "%s '%s' gives no usable ID (no letter a-z or digit "
+				 "in it once accents are folded); give the student an ID in a "
+				 "column of its own and name it with --id-column",
+				 q(label, a, sizeof(a)), q(value, b, sizeof(b)));
 	return ret;
 }
 
-int roster_load_file(const char *path, struct student_rec **rows, size_t *n,
+/* A student without a key in the roster: every other check, and a record to fill. */
+static int rec_without_key(unsigned line, const char *id, const char *name,
+			   const char *email, struct student_rec *rec,
+			   struct student_errors *errs)
+{
+	int ret = student_check_fields(line, id, name, email, errs);
+
+	memset(rec, 0, sizeof(*rec));
+	rec->line = line;
+	if (ret < 0)
+		return ret;
+	rec->id = strdup(id);
+	rec->name = strdup(*name ? name : id);
+	rec->email = email && *email ? strdup(email) : NULL;
+	if (!rec->id || !rec->name || (email && *email && !rec->email)) {
+		student_rec_clear(rec);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static bool blank(const char *s)
+{
+	return !s || s[strspn(s, " \t\r\n")] == '\0';
+}
+
+/*
+ * Row I into *REC. *IDOK tells whether the ID came out (for the duplicate check even
+ * when the row has other errors). 0, -EINVAL (reported), -ENOMEM.
+ */
+static int row_make(struct roster *r, const struct roster_opts *o, const struct roster_plan *p,
+		    size_t i, struct student_rec *rec, char id[ID_MAX_LEN + 1], bool *idok,
+		    struct student_errors *errs)
+{
+	char *const *f = r->tab.rows[i].f;
+	unsigned line = r->tab.rows[i].line;
+	const char *idv = p->normalise ? id : f[p->id];
+	const char *email = p->email >= 0 ? f[p->email] : NULL;
+	const char *keys = p->keys >= 0 ? f[p->keys] : NULL;
+	char *name;
+	int ret;
+
+	memset(rec, 0, sizeof(*rec));
+	*idok = false;
+	if (p->normalise) {
+		ret = id_normalise(r, line, r->tab.header[p->id], f[p->id], id, errs);
+		if (ret == -ENOMEM)
+			return ret;
+		*idok = ret == 0;
+	} else {
+		snprintf(id, ID_MAX_LEN + 1, "%s", f[p->id]);
+		*idok = id_valid(f[p->id]);
+	}
+	name = name_join(p, f);
+	if (!name)
+		return -ENOMEM;
+	if (p->normalise && !*idok)
+		ret = student_check_fields(line, NULL, name, email, errs);
+	else if (!blank(keys) || !o->keys_elsewhere)
+		ret = student_validate(line, idv, name, email, keys, rec, errs);
+	else
+		ret = rec_without_key(line, idv, name, email, rec, errs);
+	free(name);
+	if (ret == 0 && !*idok)
+		ret = -EINVAL;
+	return ret;
+}
+
+static int cmp_id_entry(const void *a, const void *b)
+{
+	const struct id_entry *x = a, *y = b;
+	int c = strcmp(x->id, y->id);
+
+	if (c)
+		return c;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+/*
+ * No two students with one ID. Normalised IDs say what they were made from, since
+ * the teacher sees two different usernames ("jean.dupont", "Jean-Dupont").
+ */
+static int check_ids(struct id_entry *v, size_t n, bool normalised, const char *label,
 		     struct student_errors *errs)
+{
+	char a[ROSTER_QBUF], b[ROSTER_QBUF], c[ROSTER_QBUF], l[ROSTER_QBUF];
+	size_t i, first = 0;
+	int ret = 0, r;
+
+	qsort(v, n, sizeof(*v), cmp_id_entry);
+	for (i = 1; i < n; i++) {
+		if (strcmp(v[first].id, v[i].id)) {
+			first = i;
+			continue;
+		}
+		if (!normalised)
+			r = add_error(errs, v[i].line, "duplicate id '%s' (first on line %u)",
+				      q(v[i].id, a, sizeof(a)), v[first].line);
+		else
+			r = add_error(errs, v[i].line, "%s '%s' gives the ID '%s', as '%s' on "
+				      "line %u does; give one of them an ID of its own (a column "
+				      "named with --id-column)", q(label, l, sizeof(l)),
+				      q(v[i].from, a, sizeof(a)), q(v[i].id, b, sizeof(b)),
+				      q(v[first].from, c, sizeof(c)), v[first].line);
+		if (r == -ENOMEM)
+			return r;
+		ret = r;
+	}
+	return ret;
+}
+
+static int rows_make(struct roster *r, const struct roster_opts *o, const struct roster_plan *p,
+		     struct student_errors *errs)
+{
+	size_t n = r->tab.nrows, i, nids = 0;
+	struct student_rec *recs = calloc(n, sizeof(*recs));
+	struct id_entry *ids = calloc(n, sizeof(*ids));
+	char (*idbuf)[ID_MAX_LEN + 1] = calloc(n, sizeof(*idbuf));
+	int ret = 0, rr;
+	bool idok;
+
+	if (!recs || !ids || !idbuf) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		rr = row_make(r, o, p, i, &recs[i], idbuf[i], &idok, errs);
+		if (rr == -ENOMEM) {
+			ret = rr;
+			goto out;
+		}
+		if (rr < 0)
+			ret = rr;
+		if (idok)
+			ids[nids++] = (struct id_entry){ r->tab.rows[i].line, idbuf[i],
+							 r->tab.rows[i].f[p->id] };
+	}
+	rr = check_ids(ids, nids, p->normalise, r->tab.header[p->id], errs);
+	if (rr < 0)
+		ret = rr;
+	if (ret == 0) {
+		r->recs = recs;
+		r->n = n;
+		recs = NULL;
+	}
+out:
+	student_recs_free(recs, n);
+	free(ids);
+	free(idbuf);
+	return ret;
+}
+
+int roster_read(const char *buf, size_t len, const struct roster_opts *opts,
+		struct roster *r, struct student_errors *errs)
+{
+	static const struct roster_opts defaults;
+	size_t before = errs->n, i;
+	struct roster_plan p;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	if (!opts)
+		opts = &defaults;
+	ret = csv_table_read(buf, len, ROSTER_MAX_ROWS, &r->tab, errs);
+	if (ret < 0)
+		goto out;
+	ret = idnorm_open(&r->norm);
+	if (ret < 0) {
+		if (ret == -EIO && student_errors_add(errs, 0, "cannot load ICU's "
+						      "transliterator (is libicu's data "
+						      "installed?)") < 0)
+			ret = -ENOMEM;
+		goto out;
+	}
+	r->labels = calloc(r->tab.ncols ? r->tab.ncols : 1, sizeof(*r->labels));
+	if (!r->labels) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < r->tab.ncols; i++) {
+		/* A label that is not UTF-8 was refused with the file; only -ENOMEM is left. */
+		ret = idnorm_label(r->norm, r->tab.header[i], &r->labels[i]);
+		if (ret == -EINVAL)
+			ret = (r->labels[i] = strdup("")) ? 0 : -ENOMEM;
+		if (ret < 0)
+			goto out;
+	}
+	ret = rosterplan_make(r, opts, &p, errs);
+	if (ret < 0)
+		goto out;
+	ret = rows_make(r, opts, &p, errs);
+out:
+	if (ret != -ENOMEM && errs->n > before) {
+		student_errors_sort(errs);
+		ret = -EINVAL;
+	}
+	if (ret < 0) {
+		/* Rows the CSV reader left out are errors too: a roster is taken whole. */
+		student_recs_free(r->recs, r->n);
+		r->recs = NULL;
+		r->n = 0;
+	}
+	return ret;
+}
+
+int roster_load(const char *path, const struct roster_opts *opts, struct roster *r,
+		struct student_errors *errs)
 {
 	bool use_stdin = !strcmp(path, "-");
 	char *buf = NULL;
@@ -359,8 +289,7 @@ int roster_load_file(const char *path, struct student_rec **rows, size_t *n,
 	FILE *f;
 	int ret;
 
-	*rows = NULL;
-	*n = 0;
+	memset(r, 0, sizeof(*r));
 	f = use_stdin ? stdin : fopen(path, "rbe");
 	if (!f) {
 		ret = -errno;
@@ -388,7 +317,7 @@ int roster_load_file(const char *path, struct student_rec **rows, size_t *n,
 			ret = -ENOMEM;
 		goto out;
 	}
-	ret = roster_parse(buf, len, rows, n, errs);
+	ret = roster_read(buf, len, opts, r, errs);
 	goto out;
 
 io_error:
@@ -399,4 +328,72 @@ out:
 		fclose(f);
 	free(buf);
 	return ret;
+}
+
+int roster_value(struct roster *r, size_t i, const char *name, const char **value)
+{
+	long col;
+	int ret;
+
+	*value = NULL;
+	if (i >= r->n)
+		return -ENOENT;
+	if (!strcmp(name, "id")) {
+		*value = r->recs[i].id;
+		return 0;
+	}
+	ret = rosterplan_column(r, name, &col);
+	if (ret == 0)
+		*value = r->tab.rows[i].f[col];
+	return ret;
+}
+
+void roster_free(struct roster *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	student_recs_free(r->recs, r->n);
+	if (r->labels) {
+		for (i = 0; i < r->tab.ncols; i++)
+			free(r->labels[i]);
+		free(r->labels);
+	}
+	csv_table_free(&r->tab);
+	free(r->id_from);
+	free(r->name_from);
+	idnorm_close(r->norm);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Hands the records over and frees the rest. */
+static int roster_take(struct roster *r, int ret, struct student_rec **rows, size_t *n)
+{
+	*rows = NULL;
+	*n = 0;
+	if (ret == 0) {
+		*rows = r->recs;
+		*n = r->n;
+		r->recs = NULL;
+		r->n = 0;
+	}
+	roster_free(r);
+	return ret;
+}
+
+int roster_parse(const char *buf, size_t len, struct student_rec **rows, size_t *n,
+		 struct student_errors *errs)
+{
+	struct roster r;
+
+	return roster_take(&r, roster_read(buf, len, NULL, &r, errs), rows, n);
+}
+
+int roster_load_file(const char *path, struct student_rec **rows, size_t *n,
+		     struct student_errors *errs)
+{
+	struct roster r;
+
+	return roster_take(&r, roster_load(path, NULL, &r, errs), rows, n);
 }

@@ -212,16 +212,15 @@ static int check_email(unsigned line, const char *email, struct student_errors *
 		      student_quote_value(email, q, sizeof(q)), why);
 }
 
-int student_validate(unsigned line, const char *id, const char *name, const char *email,
-		     const char *keys, struct student_rec *out, struct student_errors *errs)
+static int check_fields(unsigned line, const char *id, bool check_id, const char *name,
+			const char *email, struct student_errors *errs)
 {
-	char q[200], msg[SSHKEY_ERR_LEN];
+	char q[200];
 	int ret = 0, r;
 
-	memset(out, 0, sizeof(*out));
-	out->line = line;
-
-	if (!id || !*id) {
+	if (!check_id) {
+		/* the caller reported the id */
+	} else if (!id || !*id) {
 		ret = reject(errs, line, "id is missing");
 	} else if (!id_valid(id)) {
 		ret = reject(errs, line, "id '%s' is not valid: 1 to %d of a-z 0-9 _ -, "
@@ -229,22 +228,41 @@ int student_validate(unsigned line, const char *id, const char *name, const char
 			     student_quote_value(id, q, sizeof(q)), ID_MAX_LEN);
 	}
 	if (ret == -ENOMEM)
-		goto out;
+		return ret;
 
 	if (name && *name) {
 		r = check_name(line, name, errs);
 		if (r < 0)
 			ret = r;
 		if (ret == -ENOMEM)
-			goto out;
+			return ret;
 	}
 	if (email && *email) {
 		r = check_email(line, email, errs);
 		if (r < 0)
 			ret = r;
-		if (ret == -ENOMEM)
-			goto out;
 	}
+	return ret;
+}
+
+int student_check_fields(unsigned line, const char *id, const char *name,
+			 const char *email, struct student_errors *errs)
+{
+	return check_fields(line, id, id != NULL, name, email, errs);
+}
+
+int student_validate(unsigned line, const char *id, const char *name, const char *email,
+		     const char *keys, struct student_rec *out, struct student_errors *errs)
+{
+	char msg[SSHKEY_ERR_LEN];
+	int ret, r;
+
+	memset(out, 0, sizeof(*out));
+	out->line = line;
+
+	ret = check_fields(line, id, true, name, email, errs);
+	if (ret == -ENOMEM)
+		goto out;
 
 	r = sshkey_parse_list(keys ? keys : "", keys ? strlen(keys) : 0, &out->keys,
 			      &out->n_keys, msg, sizeof(msg));

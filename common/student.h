@@ -52,6 +52,14 @@ int student_validate(unsigned line, const char *id, const char *name, const char
 		     const char *keys, struct student_rec *out, struct student_errors *errs);
 
 /*
+ * The checks of student_validate() but the keys': id syntax (unless ID is NULL: the
+ * caller made or checked it), name and email (NULL or "" not checked). Errors are
+ * appended with LINE. 0, -EINVAL (errors added) or -ENOMEM.
+ */
+int student_check_fields(unsigned line, const char *id, const char *name,
+			 const char *email, struct student_errors *errs);
+
+/*
  * Checks across rows: duplicate ids ("duplicate id 'alice' (first on line 3)").
  * Reads only line and id of each record; records with id NULL are skipped.
  * 0, -EINVAL (errors added) or -ENOMEM.

@@ -1,18 +1,49 @@
 /*
  * libFuzzer target: cli/roster.c (roster_parse on the raw bytes, as labctl reads a
- * file). Checks the contract of roster.h: all or nothing, errors always explained,
- * every row accepted holds a valid id and 1..SSHKEY_LIST_MAX keys.
+ * file, and roster_read as it does with --keys-from or --generate-keys, where Moodle's
+ * exports and keyless rows are taken). Checks the contract of roster.h: all or
+ * nothing, errors always explained, every row accepted holds a valid id and
+ * 1..SSHKEY_LIST_MAX keys (0 allowed when the keys come from elsewhere).
  */
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli/roster.h"
 #include "common/id.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_keys_elsewhere(const uint8_t *data, size_t size)
+{
+	static const struct roster_opts o = { .keys_elsewhere = true };
+	struct student_errors errs = STUDENT_ERRORS_INIT;
+	struct roster r;
+	const char *v;
+	size_t i;
+	int ret;
+
+	ret = roster_read((const char *)data, size, &o, &r, &errs);
+	if (ret == 0 && (r.n < 1 || errs.n))
+		abort();
+	if (ret != 0 && (r.n || (ret == -EINVAL && errs.n == 0)))
+		abort();
+	for (i = 0; i < r.n; i++) {
+		if (!id_valid(r.recs[i].id) || !r.recs[i].name ||
+		    r.recs[i].n_keys > SSHKEY_LIST_MAX) {
+			fprintf(stderr, "roster_read: row %zu accepted but invalid\n", i);
+			abort();
+		}
+		if (roster_value(&r, i, "id", &v) != 0 || strcmp(v, r.recs[i].id) != 0)
+			abort();
+		(void)roster_value(&r, i, "username", &v);
+	}
+	roster_free(&r);
+	student_errors_free(&errs);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -47,5 +78,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 	}
 	student_errors_free(&errs);
+	check_keys_elsewhere(data, size);
 	return 0;
 }

@@ -7,32 +7,14 @@
 #include <unistd.h>
 
 #include "cli/roster.h"
+#include "testdata.h"
 
 static char *ed, *edb;	/* real key lines (ed25519, ed25519-b) */
 
-static const char *data_dir(void)
-{
-	return getenv("VLAB_TEST_DATA") ? getenv("VLAB_TEST_DATA") : "tests/unit/data";
-}
-
-static char *read_key(const char *name)
-{
-	char path[512], buf[SSHKEY_LINE_MAX];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/keys/%s.pub", data_dir(), name);
-	f = fopen(path, "r");
-	ck_assert_msg(f != NULL, "cannot open %s (run from the source tree)", path);
-	ck_assert_ptr_nonnull(fgets(buf, sizeof(buf), f));
-	fclose(f);
-	buf[strcspn(buf, "\n")] = '\0';
-	return strdup(buf);
-}
-
 static void keys_load(void)
 {
-	ed = read_key("ed25519");
-	edb = read_key("ed25519-b");
+	ed = testdata_key_line("ed25519");
+	edb = testdata_key_line("ed25519-b");
 }
 
 static void keys_unload(void)
@@ -88,7 +70,7 @@ static struct result load(const char *name)
 	struct result r = { .errs = STUDENT_ERRORS_INIT };
 	char path[512];
 
-	snprintf(path, sizeof(path), "%s/roster/%s", data_dir(), name);
+	snprintf(path, sizeof(path), "%s/roster/%s", testdata_dir(), name);
 	r.ret = roster_load_file(path, &r.rows, &r.n, &r.errs);
 	return r;
 }
