@@ -98,8 +98,10 @@ $(BUILD)/san/obj/%.o: %.c
 	$(Q)$(CC) $(CPPFLAGS) $(WFLAGS) -O1 -g $(SANFLAGS) -MMD -MP -c -o $@ $<
 
 # --- tests -----------------------------------------------------------------
-# One Check runner; every tests/unit/check_NAME.c provides make_NAME_suite().
+# One Check runner; every tests/unit/check_NAME.c provides make_NAME_suite(). The other
+# tests/unit/*.c are helpers linked in with them (the fake lab of the labd suites).
 UNIT_SRC := $(sort $(wildcard tests/unit/check_*.c))
+UNIT_AUX := $(filter-out $(UNIT_SRC),$(sort $(wildcard tests/unit/*.c)))
 SUITES   := $(patsubst tests/unit/check_%.c,%,$(filter-out tests/unit/check_all.c,$(UNIT_SRC)))
 
 $(BUILD)/san/tests/suites.h: FORCE
@@ -111,7 +113,7 @@ $(BUILD)/san/obj/tests/unit/check_all.o: $(BUILD)/san/tests/suites.h
 $(BUILD)/san/obj/tests/unit/check_all.o: CPPFLAGS += -I$(BUILD)/san/tests
 
 SAN_LIBS := $(BUILD)/san/libnetd.a $(BUILD)/san/liblabd.a $(BUILD)/san/libcli.a $(BUILD)/san/libcommon.a
-$(BUILD)/check_unit: $(call sobj,$(UNIT_SRC)) $(SAN_LIBS)
+$(BUILD)/check_unit: $(call sobj,$(UNIT_SRC) $(UNIT_AUX)) $(SAN_LIBS)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(SAN_LIBS) $(call pc_libs,check $(ALL_PKGS)) $(LIBS_EXTRA)
 

@@ -456,37 +456,7 @@ fail:
 
 int cli_keys_join(const struct sshkey *keys, size_t n, char **out)
 {
-	char *joined = NULL, *line = NULL;
-	size_t len = 0, i, l;
-	int r;
-
-	*out = NULL;
-	for (i = 0; i < n; i++) {
-		char *nj;
-
-		r = sshkey_format(&keys[i], &line);
-		if (r < 0)
-			goto fail;
-		l = strlen(line);
-		nj = realloc(joined, len + l + 2);
-		if (nj == NULL) {
-			r = -ENOMEM;
-			goto fail;
-		}
-		joined = nj;
-		if (len > 0)
-			joined[len++] = '\n';
-		memcpy(joined + len, line, l + 1);
-		len += l;
-		free(line);
-		line = NULL;
-	}
-	*out = joined ? joined : strdup("");
-	return *out ? 0 : -ENOMEM;
-fail:
-	free(line);
-	free(joined);
-	return r;
+	return sshkey_join(keys, n, out);
 }
 
 /* ---- confirmation ---- */

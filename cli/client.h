@@ -112,7 +112,8 @@ int cli_add_string(json_object *o, const char *key, const char *val);
  * Prints what went wrong ("CMD: PATH: reason"). CLI_EXIT_OK or CLI_EXIT_FAIL.
  */
 int cli_read_key_files(const char *cmd, char *const *paths, size_t n, char **out);
-/* Canonical keys, one per line (no final newline), into *OUT. 0 or -errno. */
+/* Canonical keys, one per line (no final newline), into *OUT: sshkey_join, kept under
+ * this name for the subcommands. 0 or -errno. */
 int cli_keys_join(const struct sshkey *keys, size_t n, char **out);
 
 /*

@@ -271,22 +271,16 @@ static int check_base64(const char *b, size_t len, char *err, size_t errlen)
 	return 0;
 }
 
-int sshkey_parse(const char *line, size_t len, struct sshkey *key, char *err, size_t errlen)
+/* A line that may be a key at all: not too long, no control characters. */
+static int check_line(const char *line, size_t len, char *err, size_t errlen)
 {
-	const char *p, *end, *type_s, *b64_s, *cm_s;
-	size_t type_len, b64_len, cm_len, i;
-	char *b64 = NULL, cbuf[40];
-	ssh_key skey = NULL;
-	int ret = -EINVAL, t, bits;
-	bool printable;
-
-	memset(key, 0, sizeof(*key));
-	pthread_once(&ssh_once, sshkey_lib_init);
+	char cbuf[40];
+	size_t i;
 
 	if (len > SSHKEY_LINE_MAX) {
 		seterr(err, errlen, "key line is %zu bytes long, at most %d are allowed", len,
 		       SSHKEY_LINE_MAX);
-		goto out;
+		return -EINVAL;
 	}
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)line[i];
@@ -294,62 +288,63 @@ int sshkey_parse(const char *line, size_t len, struct sshkey *key, char *err, si
 		if (c < 0x20 || c == 0x7f) {
 			seterr(err, errlen, "key contains %s at byte %zu",
 			       control_name(c, cbuf, sizeof(cbuf)), i + 1);
-			goto out;
+			return -EINVAL;
 		}
 	}
+	return 0;
+}
 
-	p = line;
-	end = line + len;
+/* The three space-separated fields of a key line (each may be empty but the type). */
+struct key_fields {
+	const char *type, *b64, *comment;
+	size_t type_len, b64_len, comment_len;
+};
+
+static const char *skip_spaces(const char *p, const char *end)
+{
 	while (p < end && *p == ' ')
 		p++;
+	return p;
+}
+
+static const char *skip_word(const char *p, const char *end)
+{
+	while (p < end && *p != ' ')
+		p++;
+	return p;
+}
+
+static int split_fields(const char *line, size_t len, struct key_fields *f, char *err,
+			size_t errlen)
+{
+	const char *p = skip_spaces(line, line + len), *end = line + len;
+
 	while (end > p && end[-1] == ' ')
 		end--;
 	if (p == end) {
 		seterr(err, errlen, "empty key");
-		goto out;
+		return -EINVAL;
 	}
+	f->type = p;
+	p = skip_word(p, end);
+	f->type_len = (size_t)(p - f->type);
+	f->b64 = p = skip_spaces(p, end);
+	p = skip_word(p, end);
+	f->b64_len = (size_t)(p - f->b64);
+	f->comment = p = skip_spaces(p, end);
+	f->comment_len = (size_t)(end - p);
+	return 0;
+}
 
-	type_s = p;
-	while (p < end && *p != ' ')
-		p++;
-	type_len = (size_t)(p - type_s);
-	while (p < end && *p == ' ')
-		p++;
-	b64_s = p;
-	while (p < end && *p != ' ')
-		p++;
-	b64_len = (size_t)(p - b64_s);
-	while (p < end && *p == ' ')
-		p++;
-	cm_s = p;
-	cm_len = (size_t)(end - p);
+/* B64 imported as key type T, refused with a message when it is another type, damaged
+ * or (RSA) too short. */
+static int import_checked(const char *b64, int t, ssh_key *skey, char *err, size_t errlen)
+{
+	int inner, bits;
 
-	for (t = 0; t < (int)N_KEY_TYPES; t++) {
-		if (strlen(key_types[t].name) == type_len &&
-		    !memcmp(key_types[t].name, type_s, type_len))
-			break;
-	}
-	if (t == (int)N_KEY_TYPES) {
-		ret = type_refusal(type_s, type_len, err, errlen);
-		goto out;
-	}
-	if (b64_len == 0) {
-		seterr(err, errlen, "%s key has no key data after the type", key_types[t].name);
-		goto out;
-	}
-	if (check_base64(b64_s, b64_len, err, errlen) < 0)
-		goto out;
-
-	b64 = strndup(b64_s, b64_len);
-	if (!b64) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	if (import_exact(b64, t, &skey) < 0) {
-		int inner;
-
+	if (import_exact(b64, t, skey) < 0) {
 		for (inner = 0; inner < (int)N_KEY_TYPES; inner++) {
-			if (inner != t && import_exact(b64, inner, &skey) == 0)
+			if (inner != t && import_exact(b64, inner, skey) == 0)
 				break;
 		}
 		if (inner < (int)N_KEY_TYPES)
@@ -358,32 +353,74 @@ int sshkey_parse(const char *line, size_t len, struct sshkey *key, char *err, si
 		else
 			seterr(err, errlen, "key data is not a valid %s key (truncated, corrupt "
 			       "or with trailing bytes)", key_types[t].name);
+		return -EINVAL;
+	}
+	if (key_types[t].type != SSH_KEYTYPE_RSA)
+		return 0;
+	bits = rsa_bits(*skey, b64);
+	if (bits < 0) {
+		seterr(err, errlen, "cannot tell the size of this ssh-rsa key");
+		return -EINVAL;
+	}
+	if (bits < SSHKEY_RSA_MIN_BITS) {
+		seterr(err, errlen, "ssh-rsa key has %d bits, at least %d are needed",
+		       bits, SSHKEY_RSA_MIN_BITS);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* A comment is a label, nothing depends on it: what we would not re-emit is dropped. */
+static int keep_comment(struct sshkey *key, const char *s, size_t len)
+{
+	bool printable = len > 0 && len <= SSHKEY_COMMENT_MAX;
+	size_t i;
+
+	for (i = 0; printable && i < len; i++)
+		printable = (unsigned char)s[i] < 0x7f;
+	if (!printable)
+		return 0;
+	key->comment = strndup(s, len);
+	return key->comment ? 0 : -ENOMEM;
+}
+
+int sshkey_parse(const char *line, size_t len, struct sshkey *key, char *err, size_t errlen)
+{
+	struct key_fields f;
+	char *b64 = NULL;
+	ssh_key skey = NULL;
+	int ret = -EINVAL, t;
+
+	memset(key, 0, sizeof(*key));
+	pthread_once(&ssh_once, sshkey_lib_init);
+
+	if (check_line(line, len, err, errlen) < 0 ||
+	    split_fields(line, len, &f, err, errlen) < 0)
+		goto out;
+	for (t = 0; t < (int)N_KEY_TYPES; t++) {
+		if (strlen(key_types[t].name) == f.type_len &&
+		    !memcmp(key_types[t].name, f.type, f.type_len))
+			break;
+	}
+	if (t == (int)N_KEY_TYPES) {
+		ret = type_refusal(f.type, f.type_len, err, errlen);
 		goto out;
 	}
-	if (key_types[t].type == SSH_KEYTYPE_RSA) {
-		bits = rsa_bits(skey, b64);
-		if (bits < 0) {
-			seterr(err, errlen, "cannot tell the size of this ssh-rsa key");
-			goto out;
-		}
-		if (bits < SSHKEY_RSA_MIN_BITS) {
-			seterr(err, errlen, "ssh-rsa key has %d bits, at least %d are needed",
-			       bits, SSHKEY_RSA_MIN_BITS);
-			goto out;
-		}
+	if (f.b64_len == 0) {
+		seterr(err, errlen, "%s key has no key data after the type", key_types[t].name);
+		goto out;
 	}
-
-	/* A comment is a label, nothing depends on it: drop what we would not re-emit. */
-	printable = cm_len > 0 && cm_len <= SSHKEY_COMMENT_MAX;
-	for (i = 0; printable && i < cm_len; i++)
-		printable = (unsigned char)cm_s[i] < 0x7f;
-	if (printable) {
-		key->comment = strndup(cm_s, cm_len);
-		if (!key->comment) {
-			ret = -ENOMEM;
-			goto out;
-		}
+	if (check_base64(f.b64, f.b64_len, err, errlen) < 0)
+		goto out;
+	b64 = strndup(f.b64, f.b64_len);
+	if (!b64) {
+		ret = -ENOMEM;
+		goto out;
 	}
+	if (import_checked(b64, t, &skey, err, errlen) < 0)
+		goto out;
+	if ((ret = keep_comment(key, f.comment, f.comment_len)) < 0)
+		goto out;
 	key->type = strdup(key_types[t].name);
 	if (!key->type) {
 		ret = -ENOMEM;
@@ -519,6 +556,41 @@ int sshkey_format(const struct sshkey *key, char **out)
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+int sshkey_join(const struct sshkey *keys, size_t n, char **out)
+{
+	char *joined = NULL, *line = NULL;
+	size_t len = 0, i, l;
+	int r;
+
+	*out = NULL;
+	for (i = 0; i < n; i++) {
+		char *nj;
+
+		r = sshkey_format(&keys[i], &line);
+		if (r < 0)
+			goto fail;
+		l = strlen(line);
+		nj = realloc(joined, len + l + 2);
+		if (nj == NULL) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		joined = nj;
+		if (len > 0)
+			joined[len++] = '\n';
+		memcpy(joined + len, line, l + 1);
+		len += l;
+		free(line);
+		line = NULL;
+	}
+	*out = joined ? joined : strdup("");
+	return *out ? 0 : -ENOMEM;
+fail:
+	free(line);
+	free(joined);
+	return r;
 }
 
 void sshkey_clear(struct sshkey *key)

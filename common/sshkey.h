@@ -40,6 +40,10 @@ int sshkey_parse_list(const char *field, size_t len, struct sshkey **keys, size_
 /* "TYPE BASE64[ COMMENT]" in *out (malloc'd). 0 or -ENOMEM / -EINVAL. */
 int sshkey_format(const struct sshkey *key, char **out);
 
+/* The N keys in canonical form, one per line, no trailing newline ("" for none), in
+ * *OUT (malloc'd): what labd stores and labctl sends. 0 or -ENOMEM / -EINVAL. */
+int sshkey_join(const struct sshkey *keys, size_t n, char **out);
+
 void sshkey_clear(struct sshkey *key);
 void sshkey_free_list(struct sshkey *keys, size_t n);
 

@@ -22,15 +22,22 @@
 #define DB_BUSY_TIMEOUT_MS 5000
 
 /*
- * Migrations, in order: db_migrations[i] takes the schema from version i to i + 1.
- * Add v2 by appending a string and bumping DB_SCHEMA_VERSION; never edit a shipped one.
+ * Migrations, in order: db_migrations[i] takes the schema from version i to i + 1, all
+ * steps a database lacks run in one transaction (db_migrate). A new schema version is
+ * one appended step, e.g.
+ *	{ "host keys", "ALTER TABLE students ADD COLUMN host_keys TEXT;" },
+ * and DB_SCHEMA_VERSION bumped (the assert below holds the two together); a shipped step
+ * is never edited.
  *
  * The history tables are kept by triggers rather than by the C code so that every way an
  * allocation disappears, including ON DELETE CASCADE from students, frees its index and
  * endpoint with the same counter.
  */
-static const char *const db_migrations[] = {
-	/* 1: the first schema */
+static const struct {
+	const char *what;
+	const char *sql;
+} db_migrations[] = {
+	{ "the first schema",
 	"CREATE TABLE students ("
 	"  id TEXT PRIMARY KEY,"
 	"  class TEXT NOT NULL,"
@@ -97,7 +104,7 @@ static const char *const db_migrations[] = {
 	"            (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'freed_seq'))"
 	"    ON CONFLICT(public_ip, public_port) DO UPDATE"
 	"    SET student = NULL, freed_seq = excluded.freed_seq;"
-	"END;",
+	"END;" },
 };
 
 _Static_assert(sizeof(db_migrations) / sizeof(db_migrations[0]) == DB_SCHEMA_VERSION,
@@ -119,6 +126,7 @@ enum db_stmt {
 	ST_ALLOC_SET_STATE,
 	ST_ALLOC_SET_BASE,
 	ST_ALLOC_DELETE,
+	ST_ROSTER_LIST,
 	ST_HIST_INDEXES,
 	ST_HIST_ENDPOINTS,
 	ST_AUDIT_ADD,
@@ -127,6 +135,7 @@ enum db_stmt {
 };
 
 #define STUDENT_COLS "id, class, name, email, keys, generation, created_at, updated_at"
+#define STUDENT_NCOLS 8
 #define ALLOC_COLS   "a.student, a.idx, a.mac, a.ip, a.public_ip, a.public_port, a.domain, " \
 		     "a.overlay_vol, a.seed_vol, a.base_image, a.state"
 #define AUDIT_COLS   "seq, at, actor_uid, action, student, public_ip, public_port, detail"
@@ -175,6 +184,11 @@ static const struct {
 		"set allocation base image" },
 	[ST_ALLOC_DELETE] = {
 		"DELETE FROM allocations WHERE student = ?1", "delete allocation" },
+	[ST_ROSTER_LIST] = {
+		"SELECT s.id, s.class, s.name, s.email, s.keys, s.generation, s.created_at,"
+		" s.updated_at, " ALLOC_COLS " FROM students s LEFT JOIN allocations a"
+		" ON a.student = s.id WHERE ?1 IS NULL OR s.class = ?1 ORDER BY s.id",
+		"list students with their allocations" },
 	[ST_HIST_INDEXES] = {
 		"SELECT idx, student, freed_seq FROM index_history ORDER BY idx",
 		"read index history" },
@@ -421,10 +435,11 @@ static int db_migrate(struct db *db)
 		goto out;
 	}
 	for (v = (int)have; v < DB_SCHEMA_VERSION; v++) {
-		char what[48];
+		char what[96];
 
-		snprintf(what, sizeof(what), "migrate schema %d to %d", v, v + 1);
-		if ((ret = db_exec(db, db_migrations[v], what)) < 0)
+		snprintf(what, sizeof(what), "migrate schema %d to %d (%s)", v, v + 1,
+			 db_migrations[v].what);
+		if ((ret = db_exec(db, db_migrations[v].sql, what)) < 0)
 			goto out;
 		/* PRAGMA takes no parameters; the value is our own constant. */
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
@@ -797,24 +812,25 @@ void db_alloc_list_free(struct db_alloc *v, size_t n)
 	free(v);
 }
 
-static int db_row_alloc(struct db *db, sqlite3_stmt *st, struct db_alloc *a)
+/* The ALLOC_COLS starting at column B. */
+static int db_row_alloc_at(struct db *db, sqlite3_stmt *st, int b, struct db_alloc *a)
 {
 	const char *state;
 	int ret;
 
 	memset(a, 0, sizeof(*a));
-	if ((ret = db_col_text(st, 0, &a->student)) < 0 ||
-	    (ret = db_col_text(st, 2, &a->mac)) < 0 ||
-	    (ret = db_col_text(st, 3, &a->ip)) < 0 ||
-	    (ret = db_col_text(st, 4, &a->public_ip)) < 0 ||
-	    (ret = db_col_text(st, 6, &a->domain)) < 0 ||
-	    (ret = db_col_text(st, 7, &a->overlay_vol)) < 0 ||
-	    (ret = db_col_text(st, 8, &a->seed_vol)) < 0 ||
-	    (ret = db_col_text(st, 9, &a->base_image)) < 0)
+	if ((ret = db_col_text(st, b + 0, &a->student)) < 0 ||
+	    (ret = db_col_text(st, b + 2, &a->mac)) < 0 ||
+	    (ret = db_col_text(st, b + 3, &a->ip)) < 0 ||
+	    (ret = db_col_text(st, b + 4, &a->public_ip)) < 0 ||
+	    (ret = db_col_text(st, b + 6, &a->domain)) < 0 ||
+	    (ret = db_col_text(st, b + 7, &a->overlay_vol)) < 0 ||
+	    (ret = db_col_text(st, b + 8, &a->seed_vol)) < 0 ||
+	    (ret = db_col_text(st, b + 9, &a->base_image)) < 0)
 		goto out;
-	a->idx = (uint32_t)sqlite3_column_int64(st, 1);
-	a->public_port = (uint16_t)sqlite3_column_int64(st, 5);
-	state = (const char *)sqlite3_column_text(st, 10);
+	a->idx = (uint32_t)sqlite3_column_int64(st, b + 1);
+	a->public_port = (uint16_t)sqlite3_column_int64(st, b + 5);
+	state = (const char *)sqlite3_column_text(st, b + 10);
 	if ((ret = db_alloc_state_parse(state, &a->state)) < 0) {
 		/* The CHECK constraint makes this a damaged file, not bad input. */
 		log_warnx("%s: allocation of %s has unknown state '%s'", db->path,
@@ -825,6 +841,11 @@ out:
 	if (ret < 0)
 		db_alloc_free(a);
 	return ret;
+}
+
+static int db_row_alloc(struct db *db, sqlite3_stmt *st, struct db_alloc *a)
+{
+	return db_row_alloc_at(db, st, 0, a);
 }
 
 int db_alloc_insert(struct db *db, const struct db_alloc *a)
@@ -917,6 +938,63 @@ int db_alloc_delete(struct db *db, const char *student)
 {
 	/* The allocations_freed trigger marks the index and endpoint freed. */
 	return db_by_key(db, ST_ALLOC_DELETE, student, NULL);
+}
+
+/* ---- the roster: students with their allocations ---- */
+
+void db_roster_list_free(struct db_roster_row *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v && i < n; i++) {
+		db_student_free(&v[i].s);
+		db_alloc_free(&v[i].a);
+	}
+	free(v);
+}
+
+static int db_row_roster(struct db *db, sqlite3_stmt *st, struct db_roster_row *r)
+{
+	int ret = db_row_student(st, &r->s);
+
+	memset(&r->a, 0, sizeof(r->a));
+	/* LEFT JOIN: a student without an allocation has NULLs there. */
+	if (ret == 0 && sqlite3_column_type(st, STUDENT_NCOLS) != SQLITE_NULL &&
+	    (ret = db_row_alloc_at(db, st, STUDENT_NCOLS, &r->a)) < 0)
+		db_student_free(&r->s);
+	return ret;
+}
+
+int db_roster_list(struct db *db, const char *class, struct db_roster_row **out, size_t *n)
+{
+	struct db_roster_row *v = NULL;
+	sqlite3_stmt *st = NULL;
+	size_t cap = 0, len = 0;
+	int rc, ret;
+
+	*out = NULL;
+	*n = 0;
+	if ((ret = db_prep(db, ST_ROSTER_LIST, &st)) < 0 ||
+	    (ret = db_bind(db, st, ST_ROSTER_LIST, "t", class)) < 0)
+		goto out;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((ret = db_grow((void **)&v, &cap, len, sizeof(*v))) < 0 ||
+		    (ret = db_row_roster(db, st, &v[len])) < 0)
+			goto out;
+		len++;
+	}
+	if (rc != SQLITE_DONE) {
+		ret = db_error(db, rc, db_stmts[ST_ROSTER_LIST].what);
+		goto out;
+	}
+	*out = v;
+	*n = len;
+	v = NULL;
+	ret = 0;
+out:
+	db_done(st);
+	db_roster_list_free(v, len);
+	return ret;
 }
 
 /* ---- history ---- */

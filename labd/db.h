@@ -116,6 +116,16 @@ int db_alloc_set_base(struct db *db, const char *student, const char *base_image
  * one increasing counter (both get the same freed_seq). */
 int db_alloc_delete(struct db *db, const char *student);
 
+/* A student with their allocation: one row of the roster as list and sheet show it. */
+struct db_roster_row {
+	struct db_student s;
+	struct db_alloc a;      /* all zero (a.student NULL) when the student has none */
+};
+/* Every student of CLASS (NULL: every class), ordered by id, each with their allocation:
+ * one statement, whatever the class size. Free with db_roster_list_free. */
+int db_roster_list(struct db *db, const char *class, struct db_roster_row **out, size_t *n);
+void db_roster_list_free(struct db_roster_row *v, size_t n);
+
 /*
  * History for the allocator: every index / endpoint ever allocated, ordered by idx /
  * (public_ip, public_port). STUDENT is the holder, or NULL when free; FREED_SEQ is 0
