@@ -163,6 +163,11 @@ demo-stop:
 unit: $(BUILD)/check_unit
 	$(Q)$(BUILD)/check_unit
 
+# `make coverage`: gcov line coverage of labd/ops.c, task.c and reconcile.c by their unit
+# tests (a build of its own in $(BUILD)-cov).
+coverage:
+	$(Q)BUILD=$(BUILD) tests/unit/coverage
+
 install: $(PROGS)
 	$(Q)install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 	  $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/vlab $(DESTDIR)$(UNITDIR)
@@ -177,7 +182,7 @@ clean:
 	rm -rf $(BUILD)
 
 FORCE:
-.PHONY: all check tests unit install clean deps deps-check demo demo-stop FORCE
+.PHONY: all check tests unit coverage install clean deps deps-check demo demo-stop FORCE
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

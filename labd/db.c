@@ -364,6 +364,58 @@ static int db_grow(void **v, size_t *cap, size_t n, size_t sz)
 	return 0;
 }
 
+/* How one kind of row is read into an element and a list of them freed (db_list). */
+struct db_rows {
+	size_t size;                                          /* bytes of one element */
+	int (*read)(struct db *db, sqlite3_stmt *st, void *elem);  /* frees a partial one */
+	void (*free)(void *v, size_t n);
+};
+
+/* Steps statement ID (prepared and bound: ST) to its end, each row read by K into a
+ * growing array: *OUT and *N, or -errno and nothing. */
+static int db_list(struct db *db, enum db_stmt id, sqlite3_stmt *st, const struct db_rows *k,
+		   void **out, size_t *n)
+{
+	void *v = NULL;
+	size_t cap = 0, len = 0;
+	int rc, ret;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((ret = db_grow(&v, &cap, len, k->size)) < 0 ||
+		    (ret = k->read(db, st, (char *)v + len * k->size)) < 0)
+			goto fail;
+		len++;
+	}
+	if (rc != SQLITE_DONE) {
+		ret = db_error(db, rc, db_stmts[id].what);
+		goto fail;
+	}
+	*out = v;
+	*n = len;
+	return 0;
+fail:
+	k->free(v, len);
+	return ret;
+}
+
+/* A list statement ID with its one text parameter KEY (and an integer LIMIT when the
+ * statement has a second parameter, else ignored). */
+static int db_list_by(struct db *db, enum db_stmt id, const char *key, int64_t limit,
+		      bool with_limit, const struct db_rows *k, void **out, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	int ret;
+
+	*out = NULL;
+	*n = 0;
+	if ((ret = db_prep(db, id, &st)) == 0 &&
+	    (ret = with_limit ? db_bind(db, st, id, "ti", key, limit)
+			      : db_bind(db, st, id, "t", key)) == 0)
+		ret = db_list(db, id, st, k, out, n);
+	db_done(st);
+	return ret;
+}
+
 static int db_exec(struct db *db, const char *sql, const char *what)
 {
 	char *msg = NULL;
@@ -680,35 +732,26 @@ out:
 	return ret;
 }
 
+static int db_read_student(struct db *db, sqlite3_stmt *st, void *elem)
+{
+	return db_row_student(st, elem);
+}
+
+static void db_free_students(void *v, size_t n)
+{
+	db_student_list_free(v, n);
+}
+
+static const struct db_rows db_students = {
+	sizeof(struct db_student), db_read_student, db_free_students,
+};
+
 int db_student_list(struct db *db, const char *class, struct db_student **out, size_t *n)
 {
-	struct db_student *v = NULL;
-	sqlite3_stmt *st = NULL;
-	size_t cap = 0, len = 0;
-	int rc, ret;
+	void *v;
+	int ret = db_list_by(db, ST_STUDENT_LIST, class, 0, false, &db_students, &v, n);
 
-	*out = NULL;
-	*n = 0;
-	if ((ret = db_prep(db, ST_STUDENT_LIST, &st)) < 0 ||
-	    (ret = db_bind(db, st, ST_STUDENT_LIST, "t", class)) < 0)
-		goto out;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((ret = db_grow((void **)&v, &cap, len, sizeof(*v))) < 0 ||
-		    (ret = db_row_student(st, &v[len])) < 0)
-			goto out;
-		len++;
-	}
-	if (rc != SQLITE_DONE) {
-		ret = db_error(db, rc, db_stmts[ST_STUDENT_LIST].what);
-		goto out;
-	}
 	*out = v;
-	*n = len;
-	v = NULL;
-	ret = 0;
-out:
-	db_done(st);
-	db_student_list_free(v, len);
 	return ret;
 }
 
@@ -888,35 +931,26 @@ out:
 	return ret;
 }
 
+static int db_read_alloc(struct db *db, sqlite3_stmt *st, void *elem)
+{
+	return db_row_alloc(db, st, elem);
+}
+
+static void db_free_allocs(void *v, size_t n)
+{
+	db_alloc_list_free(v, n);
+}
+
+static const struct db_rows db_allocs = {
+	sizeof(struct db_alloc), db_read_alloc, db_free_allocs,
+};
+
 int db_alloc_list(struct db *db, const char *class, struct db_alloc **out, size_t *n)
 {
-	struct db_alloc *v = NULL;
-	sqlite3_stmt *st = NULL;
-	size_t cap = 0, len = 0;
-	int rc, ret;
+	void *v;
+	int ret = db_list_by(db, ST_ALLOC_LIST, class, 0, false, &db_allocs, &v, n);
 
-	*out = NULL;
-	*n = 0;
-	if ((ret = db_prep(db, ST_ALLOC_LIST, &st)) < 0 ||
-	    (ret = db_bind(db, st, ST_ALLOC_LIST, "t", class)) < 0)
-		goto out;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((ret = db_grow((void **)&v, &cap, len, sizeof(*v))) < 0 ||
-		    (ret = db_row_alloc(db, st, &v[len])) < 0)
-			goto out;
-		len++;
-	}
-	if (rc != SQLITE_DONE) {
-		ret = db_error(db, rc, db_stmts[ST_ALLOC_LIST].what);
-		goto out;
-	}
 	*out = v;
-	*n = len;
-	v = NULL;
-	ret = 0;
-out:
-	db_done(st);
-	db_alloc_list_free(v, len);
 	return ret;
 }
 
@@ -965,35 +999,26 @@ static int db_row_roster(struct db *db, sqlite3_stmt *st, struct db_roster_row *
 	return ret;
 }
 
+static int db_read_roster(struct db *db, sqlite3_stmt *st, void *elem)
+{
+	return db_row_roster(db, st, elem);
+}
+
+static void db_free_roster(void *v, size_t n)
+{
+	db_roster_list_free(v, n);
+}
+
+static const struct db_rows db_roster = {
+	sizeof(struct db_roster_row), db_read_roster, db_free_roster,
+};
+
 int db_roster_list(struct db *db, const char *class, struct db_roster_row **out, size_t *n)
 {
-	struct db_roster_row *v = NULL;
-	sqlite3_stmt *st = NULL;
-	size_t cap = 0, len = 0;
-	int rc, ret;
+	void *v;
+	int ret = db_list_by(db, ST_ROSTER_LIST, class, 0, false, &db_roster, &v, n);
 
-	*out = NULL;
-	*n = 0;
-	if ((ret = db_prep(db, ST_ROSTER_LIST, &st)) < 0 ||
-	    (ret = db_bind(db, st, ST_ROSTER_LIST, "t", class)) < 0)
-		goto out;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((ret = db_grow((void **)&v, &cap, len, sizeof(*v))) < 0 ||
-		    (ret = db_row_roster(db, st, &v[len])) < 0)
-			goto out;
-		len++;
-	}
-	if (rc != SQLITE_DONE) {
-		ret = db_error(db, rc, db_stmts[ST_ROSTER_LIST].what);
-		goto out;
-	}
 	*out = v;
-	*n = len;
-	v = NULL;
-	ret = 0;
-out:
-	db_done(st);
-	db_roster_list_free(v, len);
 	return ret;
 }
 
@@ -1102,39 +1127,29 @@ static int db_row_audit(sqlite3_stmt *st, struct db_audit *e)
 	return 0;
 }
 
+static int db_read_audit(struct db *db, sqlite3_stmt *st, void *elem)
+{
+	return db_row_audit(st, elem);
+}
+
+static void db_free_audits(void *v, size_t n)
+{
+	db_audit_list_free(v, n);
+}
+
+static const struct db_rows db_audits = {
+	sizeof(struct db_audit), db_read_audit, db_free_audits,
+};
+
 int db_audit_list(struct db *db, const char *student, size_t limit,
 		  struct db_audit **out, size_t *n)
 {
-	struct db_audit *v = NULL;
-	sqlite3_stmt *st = NULL;
-	size_t cap = 0, len = 0;
-	int rc, ret;
-
-	*out = NULL;
-	*n = 0;
-	if ((ret = db_prep(db, ST_AUDIT_LIST, &st)) < 0)
-		goto out;
+	void *v;
 	/* LIMIT -1 is SQLite's "no limit". */
-	ret = db_bind(db, st, ST_AUDIT_LIST, "ti", student,
-		      limit && limit <= (uint64_t)INT64_MAX ? (int64_t)limit : (int64_t)-1);
-	if (ret < 0)
-		goto out;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((ret = db_grow((void **)&v, &cap, len, sizeof(*v))) < 0 ||
-		    (ret = db_row_audit(st, &v[len])) < 0)
-			goto out;
-		len++;
-	}
-	if (rc != SQLITE_DONE) {
-		ret = db_error(db, rc, db_stmts[ST_AUDIT_LIST].what);
-		goto out;
-	}
+	int ret = db_list_by(db, ST_AUDIT_LIST, student,
+			     limit && limit <= (uint64_t)INT64_MAX ? (int64_t)limit : (int64_t)-1,
+			     true, &db_audits, &v, n);
+
 	*out = v;
-	*n = len;
-	v = NULL;
-	ret = 0;
-out:
-	db_done(st);
-	db_audit_list_free(v, len);
 	return ret;
 }

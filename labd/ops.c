@@ -310,7 +310,7 @@ static int enrol_allocate(struct op_ctx *x, const bool *already, size_t n_new)
 	if (ret == 0 && (ret = db_commit(x->l->db)) < 0)
 		db_refusal(x, ret, "nothing was created");
 	if (ret < 0) {
-		db_rollback(x->l->db);
+		(void)db_rollback(x->l->db);     /* a failure is logged by db.c */
 		for (i = 0; i < tk.n; i++)
 			pools_release(&x->l->pools, tk.idx[i], tk.ep[i]);
 	}
@@ -430,7 +430,7 @@ static int bulk_record(struct op_ctx *x, enum task_kind kind, const struct db_al
 				   a->public_port, NULL);
 	if (ret == 0 && (ret = db_commit(db)) == 0)
 		return 0;
-	db_rollback(db);
+	(void)db_rollback(db);     /* a failure is logged by db.c */
 	return ret;
 }
 
@@ -497,7 +497,7 @@ static int set_keys_record(struct op_ctx *x, const char *id, const char *keys, i
 	    (ret = db_audit_add(db, (int64_t)x->sink->uid, "set-keys", id, NULL, 0, NULL)) == 0 &&
 	    (ret = db_commit(db)) == 0)
 		return 0;
-	db_rollback(db);
+	(void)db_rollback(db);     /* a failure is logged by db.c */
 	return ret;
 }
 

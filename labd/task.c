@@ -396,7 +396,7 @@ static int task_db_tx(struct labd *l, int (*fn)(struct task *t, struct db_alloc 
 
 	if (ret == 0 && (ret = fn(t, a)) == 0 && (ret = db_commit(l->db)) == 0)
 		return 0;
-	db_rollback(l->db);
+	(void)db_rollback(l->db);     /* a failure is logged by db.c */
 	return ret;
 }
 
@@ -422,7 +422,8 @@ static int finish_create(struct task *t, int ret, struct db_alloc *a)
 			return task_db_fail(t, r, "the VM is made but could not be marked ready "
 					    "(labd finishes it at its next start)");
 		a->state = DB_ALLOC_READY;
-		l->netd.put(l->netd.ctx, a);
+		/* netd down or refusing: the link logged it, and its resync carries it */
+		(void)l->netd.put(l->netd.ctx, a);
 		return 0;
 	}
 	if (ret == 0)
@@ -450,7 +451,7 @@ static int finish_reset(struct task *t, int ret, struct db_alloc *a)
 		return ret;
 	r = db_alloc_set_base(l->db, t->student, t->base_path);
 	if (a->student)
-		l->netd.put(l->netd.ctx, a);
+		(void)l->netd.put(l->netd.ctx, a);     /* as in finish_create */
 	if (vm)
 		vm->crashed = false;
 	if (r < 0)
@@ -478,7 +479,7 @@ static int finish_remove(struct task *t, int ret, struct db_alloc *a)
 	/* On failure the row stays 'deleting': the next start of labd retries. */
 	if (ret < 0)
 		return ret;
-	l->netd.del(l->netd.ctx, t->student);
+	(void)l->netd.del(l->netd.ctx, t->student);     /* as in finish_create */
 	r = task_db_tx(l, remove_forget_rows, t, a);
 	if (r < 0)
 		return task_db_fail(t, r, "the VM and its volumes are gone but the student is "
