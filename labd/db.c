@@ -976,49 +976,66 @@ int db_alloc_delete(struct db *db, const char *student)
 
 /* ---- the roster: students with their allocations ---- */
 
-void db_roster_list_free(struct db_roster_row *v, size_t n)
+/* Column I's text as SQLite holds it (no copy), or NULL. */
+static char *db_col_borrow(sqlite3_stmt *st, int i)
 {
-	size_t i;
-
-	for (i = 0; v && i < n; i++) {
-		db_student_free(&v[i].s);
-		db_alloc_free(&v[i].a);
-	}
-	free(v);
+	return (char *)sqlite3_column_text(st, i);
 }
 
+/* ROW from the current result row of ST_ROSTER_LIST, every string borrowed. */
 static int db_row_roster(struct db *db, sqlite3_stmt *st, struct db_roster_row *r)
 {
-	int ret = db_row_student(st, &r->s);
+	const int b = STUDENT_NCOLS;
+	const char *state;
 
-	memset(&r->a, 0, sizeof(r->a));
+	memset(r, 0, sizeof(*r));
+	r->s = (struct db_student){
+		.id = db_col_borrow(st, 0), .class = db_col_borrow(st, 1),
+		.name = db_col_borrow(st, 2), .email = db_col_borrow(st, 3),
+		.keys = db_col_borrow(st, 4), .generation = sqlite3_column_int64(st, 5),
+		.created_at = sqlite3_column_int64(st, 6), .updated_at = sqlite3_column_int64(st, 7),
+	};
+	if (!r->s.id || !r->s.class || !r->s.name || !r->s.keys)
+		return -ENOMEM;
 	/* LEFT JOIN: a student without an allocation has NULLs there. */
-	if (ret == 0 && sqlite3_column_type(st, STUDENT_NCOLS) != SQLITE_NULL &&
-	    (ret = db_row_alloc_at(db, st, STUDENT_NCOLS, &r->a)) < 0)
-		db_student_free(&r->s);
-	return ret;
+	if (sqlite3_column_type(st, b) == SQLITE_NULL)
+		return 0;
+	r->a = (struct db_alloc){
+		.student = db_col_borrow(st, b), .idx = (uint32_t)sqlite3_column_int64(st, b + 1),
+		.mac = db_col_borrow(st, b + 2), .ip = db_col_borrow(st, b + 3),
+		.public_ip = db_col_borrow(st, b + 4),
+		.public_port = (uint16_t)sqlite3_column_int64(st, b + 5),
+		.domain = db_col_borrow(st, b + 6), .overlay_vol = db_col_borrow(st, b + 7),
+		.seed_vol = db_col_borrow(st, b + 8), .base_image = db_col_borrow(st, b + 9),
+	};
+	state = (const char *)sqlite3_column_text(st, b + 10);
+	if (!r->a.student || !r->a.mac || !r->a.ip || !r->a.public_ip || !r->a.domain ||
+	    !r->a.overlay_vol || !r->a.seed_vol || !r->a.base_image)
+		return -ENOMEM;
+	if (db_alloc_state_parse(state, &r->a.state) < 0) {
+		log_warnx("%s: allocation of %s has unknown state '%s'", db->path, r->a.student,
+			  state ? state : "NULL");
+		return -EIO;
+	}
+	return 0;
 }
 
-static int db_read_roster(struct db *db, sqlite3_stmt *st, void *elem)
+int db_roster_each(struct db *db, const char *class, db_roster_fn fn, void *arg)
 {
-	return db_row_roster(db, st, elem);
-}
+	struct db_roster_row row;
+	sqlite3_stmt *st = NULL;
+	int rc, ret;
 
-static void db_free_roster(void *v, size_t n)
-{
-	db_roster_list_free(v, n);
-}
-
-static const struct db_rows db_roster = {
-	sizeof(struct db_roster_row), db_read_roster, db_free_roster,
-};
-
-int db_roster_list(struct db *db, const char *class, struct db_roster_row **out, size_t *n)
-{
-	void *v;
-	int ret = db_list_by(db, ST_ROSTER_LIST, class, 0, false, &db_roster, &v, n);
-
-	*out = v;
+	if ((ret = db_prep(db, ST_ROSTER_LIST, &st)) < 0 ||
+	    (ret = db_bind(db, st, ST_ROSTER_LIST, "t", class)) < 0)
+		goto out;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((ret = db_row_roster(db, st, &row)) < 0 || (ret = fn(&row, arg)) != 0)
+			goto out;
+	}
+	ret = rc == SQLITE_DONE ? 0 : db_error(db, rc, db_stmts[ST_ROSTER_LIST].what);
+out:
+	db_done(st);
 	return ret;
 }
 

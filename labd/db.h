@@ -121,10 +121,12 @@ struct db_roster_row {
 	struct db_student s;
 	struct db_alloc a;      /* all zero (a.student NULL) when the student has none */
 };
-/* Every student of CLASS (NULL: every class), ordered by id, each with their allocation:
- * one statement, whatever the class size. Free with db_roster_list_free. */
-int db_roster_list(struct db *db, const char *class, struct db_roster_row **out, size_t *n);
-void db_roster_list_free(struct db_roster_row *v, size_t n);
+/* Calls FN for every student of CLASS (NULL: every class), ordered by id, each with
+ * their allocation: one statement, whatever the class size. ROW's strings are SQLite's
+ * own, valid during the call only (nothing is copied: list and sheet write them out as
+ * they go). A non-zero return of FN stops the walk and is returned; else 0 or -errno. */
+typedef int (*db_roster_fn)(const struct db_roster_row *row, void *arg);
+int db_roster_each(struct db *db, const char *class, db_roster_fn fn, void *arg);
 
 /*
  * History for the allocator: every index / endpoint ever allocated, ordered by idx /

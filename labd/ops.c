@@ -19,6 +19,7 @@
 #include "common/proto.h"
 #include "common/sshkey.h"
 #include "common/student.h"
+#include "labd/listing.h"
 #include "labd/names.h"
 #include "labd/request.h"
 #include "labd/task.h"
@@ -543,120 +544,29 @@ out:
 
 /* ---------------------------------------------------- list, sheet, status: reads */
 
-/* The optional "students" filter of list and sheet. */
-static bool wanted(json_object *ids, const char *id)
-{
-	size_t i;
-
-	if (!ids)
-		return true;
-	for (i = 0; i < json_object_array_length(ids); i++) {
-		json_object *v = json_object_array_get_idx(ids, i);
-
-		if (json_object_is_type(v, json_type_string) && strcmp(json_object_get_string(v), id) == 0)
-			return true;
-	}
-	return false;
-}
-
-static json_object *jstr(const char *s)
-{
-	return json_object_new_string(s);
-}
-
-/* The allocation's fields of a list entry; the state from the database or the view. */
-static void list_alloc(struct labd *l, json_object *o, const struct db_roster_row *row)
-{
-	const struct db_alloc *a = &row->a;
-	const struct conf_class *cls = conf_class_find(&l->conf, row->s.class);
-	const char *state;
-
-	json_object_object_add(o, "index", json_object_new_int((int)a->idx));
-	json_object_object_add(o, "mac", jstr(a->mac));
-	json_object_object_add(o, "ip", jstr(a->ip));
-	json_object_object_add(o, "public_ip", jstr(a->public_ip));
-	json_object_object_add(o, "public_port", json_object_new_int(a->public_port));
-	json_object_object_add(o, "domain", jstr(a->domain));
-	json_object_object_add(o, "base_image", jstr(a->base_image));
-	json_object_object_add(o, "base_current", json_object_new_boolean(
-		cls && strcmp(cls->base_image, a->base_image) == 0));
-	if (a->state == DB_ALLOC_CREATING)
-		state = "creating";
-	else if (a->state == DB_ALLOC_DELETING)
-		state = "deleting";
-	else
-		state = vmview_state_text(&l->view, vmview_find(&l->view, a->student));
-	json_object_object_add(o, "state", jstr(state));
-}
-
-static json_object *list_entry(struct labd *l, const struct db_roster_row *row)
-{
-	const struct db_student *s = &row->s;
-	json_object *o = json_object_new_object();
-	size_t nkeys = 1;
-
-	json_object_object_add(o, "id", jstr(s->id));
-	json_object_object_add(o, "class", jstr(s->class));
-	json_object_object_add(o, "name", jstr(s->name));
-	json_object_object_add(o, "email", s->email ? jstr(s->email) : NULL);
-	for (const char *p = s->keys; *p; p++)
-		nkeys += *p == '\n';
-	json_object_object_add(o, "keys", json_object_new_int((int)nkeys));
-	json_object_object_add(o, "generation", json_object_new_int64(s->generation));
-	if (row->a.student)
-		list_alloc(l, o, row);
-	return o;
-}
-
-static json_object *sheet_entry(const struct db_roster_row *row, const struct conf_class *cls)
-{
-	json_object *o = json_object_new_object();
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "ssh -p %u %s@%s", row->a.public_port, cls->user,
-		 row->a.public_ip);
-	json_object_object_add(o, "id", jstr(row->s.id));
-	json_object_object_add(o, "name", jstr(row->s.name));
-	json_object_object_add(o, "class", jstr(row->s.class));
-	json_object_object_add(o, "user", jstr(cls->user));
-	json_object_object_add(o, "public_ip", jstr(row->a.public_ip));
-	json_object_object_add(o, "public_port", json_object_new_int(row->a.public_port));
-	json_object_object_add(o, "command", jstr(cmd));
-	return o;
-}
-
-/* list and sheet: one query, the view for the states; no libvirt call. */
+/* list and sheet: one query, the view for the states; no libvirt call (listing.c). */
 static int op_roster(struct op_ctx *x, bool sheet)
 {
-	struct labd *l = x->l;
-	struct labd_filter *f = &x->req->filter;
-	struct db_roster_row *rows = NULL;
-	size_t n = 0, i;
-	json_object *arr;
-	int ret = db_roster_list(l->db, f->cls ? f->cls->name : NULL, &rows, &n);
+	int ret;
+	json_object *arr = sheet ? listing_sheet(x->l, &x->req->filter, &ret)
+				 : listing_students(x->l, &x->req->filter, &ret);
 
-	if (ret < 0) {
-		proto_error_set(&x->e, PROTO_E_INTERNAL, "database error");
+	if (!arr) {
+		proto_error_set(&x->e, PROTO_E_INTERNAL, ret == -ENOMEM ? "out of memory"
+								    : "database error");
 		return ret;
 	}
-	arr = json_object_new_array_ext((int)n);
-	for (i = 0; i < n; i++) {
-		const struct conf_class *cls = conf_class_find(&l->conf, rows[i].s.class);
-
-		if (!wanted(f->students, rows[i].s.id))
-			continue;
-		if (!sheet)
-			json_object_array_add(arr, list_entry(l, &rows[i]));
-		else if (cls && rows[i].a.student)
-			json_object_array_add(arr, sheet_entry(&rows[i], cls));
-	}
-	db_roster_list_free(rows, n);
 	json_object_object_add(x->reply, sheet ? "entries" : "students", arr);
 	return 0;
 }
 
 static int op_list(struct op_ctx *x) { return op_roster(x, false); }
 static int op_sheet(struct op_ctx *x) { return op_roster(x, true); }
+
+static json_object *jstr(const char *s)
+{
+	return json_object_new_string(s);
+}
 
 static int op_status(struct op_ctx *x)
 {

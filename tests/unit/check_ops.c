@@ -6,6 +6,7 @@
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "labd/alloc.h"
@@ -449,6 +450,58 @@ START_TEST(list_sheet_status_ask_the_host_nothing)
 }
 END_TEST
 
+/* The line labd writes for LINE, as a string (malloc'd). */
+static void raw_reply(void *ctx, json_object *msg, bool final)
+{
+	char **out = ctx;
+
+	if (final)
+		*out = strdup(json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN |
+							     JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+static char *raw_call(const char *line)
+{
+	char *out = NULL;
+	struct ops_sink sink = { raw_reply, &out, 0 };
+
+	ck_assert_ptr_null(ops_handle(&f->l, &sink, line, strlen(line)));
+	ck_assert_ptr_nonnull(out);
+	return out;
+}
+
+START_TEST(list_and_sheet_text_is_what_json_c_writes)
+{
+	const char *line = "{\"v\":1,\"op\":\"enrol\",\"start\":false,\"students\":[{\"id\":"
+		"\"q1\",\"name\":\"Zo\u00eb \\\"Q\\\" back\\\\slash a/b\",\"email\":\"q@x.example\","
+		"\"ssh_keys\":\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDSydyk8XPAnnq/j9eXptWqS1lp7fK27"
+		"hU+WX6Fa9Jl3\"}]}";
+	static const char *const reads[] = {
+		"{\"v\":1,\"op\":\"list\"}", "{\"v\":1,\"op\":\"sheet\"}",
+		"{\"v\":1,\"op\":\"list\",\"students\":[\"nobody\"]}",
+		"{\"v\":1,\"id\":9,\"op\":\"sheet\",\"class\":\"test\"}",
+	};
+	json_object *r = fakelab_call(f, line);
+
+	ck_assert_msg(reply_ok(r), "%s", fakelab_json(r));
+	json_object_put(r);
+	r = fakelab_enrol(f, false, three);
+	json_object_put(r);
+	for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
+		char *text = raw_call(reads[i]);
+		json_object *o = json_tokener_parse(text);
+
+		ck_assert_ptr_nonnull(o);
+		/* Parsed and written again by json-c: the same bytes. */
+		ck_assert_str_eq(text, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+								      JSON_C_TO_STRING_NOSLASHESCAPE));
+		ck_assert(i == 2 || strstr(text, "Zo\xc3\xab \\\"Q\\\" back\\\\slash a/b"));
+		json_object_put(o);
+		free(text);
+	}
+}
+END_TEST
+
 START_TEST(refusals_have_a_code_and_a_message)
 {
 	static const struct {
@@ -535,6 +588,7 @@ Suite *make_ops_suite(void)
 	tcase_add_test(tc, libvirt_gone_refuses_each_student_clearly);
 	tcase_add_test(tc, set_keys_rewrites_the_seed_and_bumps_the_generation);
 	tcase_add_test(tc, list_sheet_status_ask_the_host_nothing);
+	tcase_add_test(tc, list_and_sheet_text_is_what_json_c_writes);
 	tcase_add_test(tc, refusals_have_a_code_and_a_message);
 	tcase_add_test(tc, unknown_op_names_every_op_of_the_table);
 	tcase_add_test(tc, a_detached_request_finishes_without_its_client);

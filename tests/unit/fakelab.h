@@ -60,7 +60,7 @@ struct fakenetd {
 
 /* What ops said to the one client. */
 struct fakesink {
-	json_object *final;      /* the final reply (a reference), NULL before */
+	json_object *final;      /* the final reply as a client parses it, NULL before */
 	unsigned events;         /* progress events */
 };
 
