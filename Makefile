@@ -166,7 +166,7 @@ unit: $(BUILD)/check_unit
 	$(Q)$(BUILD)/check_unit
 
 # `make coverage`: gcov line coverage of labd/ops.c, task.c and reconcile.c by their unit
-# tests (a build of its own in $(BUILD)-cov).
+# tests (a build of its own in $(BUILD)/cov).
 coverage:
 	$(Q)BUILD=$(BUILD) tests/unit/coverage
 
