@@ -450,10 +450,11 @@ static void bulk_one(struct op_ctx *x, enum task_kind kind, const char *id, bool
 		snprintf(msg, sizeof(msg), "'%s': database error (%s); nothing was changed", id,
 			 strerror(-ret));
 	} else if ((ret = task_submit(x->l, kind, id, force, ops_task_done, x->r, msg,
-				      sizeof(msg))) < 0 && kind == TASK_REMOVE &&
-		   db_alloc_set_state(x->l->db, id, DB_ALLOC_READY) < 0) {
-		log_warnx("%s: left 'deleting' in the database; labd removes it at its next start",
-			  id);
+				      sizeof(msg))) < 0 && kind == TASK_REMOVE) {
+		/* Nothing was queued: the student is not being removed after all. */
+		if (db_alloc_set_state(x->l->db, id, DB_ALLOC_READY) < 0)
+			log_warnx("%s: left 'deleting' in the database; labd removes it at its "
+				  "next start", id);
 	}
 	db_alloc_free(&a);
 	if (ret < 0)

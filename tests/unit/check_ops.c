@@ -384,6 +384,20 @@ START_TEST(libvirt_gone_refuses_each_student_clearly)
 }
 END_TEST
 
+START_TEST(unenrol_that_cannot_start_leaves_the_student_ready)
+{
+	json_object *r = fakelab_enrol(f, false, three);
+
+	json_object_put(r);
+	f->host.connected = false;
+	r = fakelab_call(f, "{\"v\":1,\"op\":\"unenrol\",\"students\":[\"s01\"]}");
+	ck_assert(!reply_ok(r));
+	ck_assert(strstr(result_message(r, "s01"), "libvirt is not connected"));
+	ck_assert_int_eq(count("SELECT count(*) FROM allocations WHERE state = 'ready'"), 3);
+	json_object_put(r);
+}
+END_TEST
+
 START_TEST(set_keys_rewrites_the_seed_and_bumps_the_generation)
 {
 	const char *const one[] = { "s01", NULL };
@@ -586,6 +600,7 @@ Suite *make_ops_suite(void)
 	tcase_add_test(tc, start_stop_reboot_follow_the_vm);
 	tcase_add_test(tc, bulk_with_nobody_answers_at_once);
 	tcase_add_test(tc, libvirt_gone_refuses_each_student_clearly);
+	tcase_add_test(tc, unenrol_that_cannot_start_leaves_the_student_ready);
 	tcase_add_test(tc, set_keys_rewrites_the_seed_and_bumps_the_generation);
 	tcase_add_test(tc, list_sheet_status_ask_the_host_nothing);
 	tcase_add_test(tc, list_and_sheet_text_is_what_json_c_writes);
