@@ -17,7 +17,9 @@ WFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
            -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-PKGS_COMMON := libconfig json-c libssh
+PKGS_COMMON := libconfig json-c
+# libssh: its headers only; common/sshkey.c loads it when the first key is parsed.
+PKGS_SSH    := libssh
 PKGS_NETD   := libnftnl libmnl libnl-3.0 libnl-route-3.0
 PKGS_LABD   := libvirt sqlite3 libisofs-1 yaml-0.1 libxml-2.0
 PKGS_CLI    := libcurl icu-i18n icu-uc
@@ -32,7 +34,7 @@ endif
 pc_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
 pc_libs   = $(shell pkg-config --libs $(1) 2>/dev/null)
 
-ALL_PKGS := $(PKGS_COMMON) $(PKGS_NETD) $(PKGS_LABD) $(PKGS_CLI)
+ALL_PKGS := $(PKGS_COMMON) $(PKGS_SSH) $(PKGS_NETD) $(PKGS_LABD) $(PKGS_CLI)
 CPPFLAGS += -I. $(call pc_cflags,$(ALL_PKGS))
 
 COMMON_SRC := $(sort $(wildcard common/*.c))
@@ -99,8 +101,10 @@ $(BUILD)/san/obj/%.o: %.c
 	$(Q)$(CC) $(CPPFLAGS) $(WFLAGS) -O1 -g $(SANFLAGS) -MMD -MP -c -o $@ $<
 
 # --- tests -----------------------------------------------------------------
-# One Check runner; every tests/unit/check_NAME.c provides make_NAME_suite().
+# One Check runner; every tests/unit/check_NAME.c provides make_NAME_suite(). The other
+# tests/unit/*.c are helpers linked in with them (the fake lab of the labd suites).
 UNIT_SRC := $(sort $(wildcard tests/unit/check_*.c))
+UNIT_AUX := $(filter-out $(UNIT_SRC),$(sort $(wildcard tests/unit/*.c)))
 SUITES   := $(patsubst tests/unit/check_%.c,%,$(filter-out tests/unit/check_all.c,$(UNIT_SRC)))
 
 $(BUILD)/san/tests/suites.h: FORCE
@@ -112,7 +116,7 @@ $(BUILD)/san/obj/tests/unit/check_all.o: $(BUILD)/san/tests/suites.h
 $(BUILD)/san/obj/tests/unit/check_all.o: CPPFLAGS += -I$(BUILD)/san/tests
 
 SAN_LIBS := $(BUILD)/san/libnetd.a $(BUILD)/san/liblabd.a $(BUILD)/san/libcli.a $(BUILD)/san/libcommon.a
-$(BUILD)/check_unit: $(call sobj,$(UNIT_SRC)) $(SAN_LIBS)
+$(BUILD)/check_unit: $(call sobj,$(UNIT_SRC) $(UNIT_AUX)) $(SAN_LIBS)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(SAN_LIBS) $(call pc_libs,check $(ALL_PKGS)) $(LIBS_EXTRA)
 
@@ -162,6 +166,11 @@ demo-stop:
 unit: $(BUILD)/check_unit
 	$(Q)$(BUILD)/check_unit
 
+# `make coverage`: gcov line coverage of labd/ops.c, task.c and reconcile.c by their unit
+# tests (a build of its own in $(BUILD)/cov).
+coverage:
+	$(Q)BUILD=$(BUILD) tests/unit/coverage
+
 install: $(PROGS)
 	$(Q)install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 	  $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/vlab $(DESTDIR)$(UNITDIR)
@@ -176,7 +185,7 @@ clean:
 	rm -rf $(BUILD)
 
 FORCE:
-.PHONY: all check tests unit install clean deps deps-check demo demo-stop FORCE
+.PHONY: all check tests unit coverage install clean deps deps-check demo demo-stop FORCE
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

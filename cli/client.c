@@ -12,6 +12,7 @@
 
 #include "cli/output.h"
 #include "common/conf.h"
+#include "common/jsonfmt.h"
 #include "common/id.h"
 #include "common/sock.h"
 
@@ -148,30 +149,52 @@ static bool other_id(json_object *o, int64_t id)
 	       (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) != id);
 }
 
-int client_call(struct client *c, json_object *req, json_object **reply,
-		client_event_fn on_event, void *arg)
+/* Sends REQ with the next id; *ID gets it. */
+static int client_send(struct client *c, json_object *req, int64_t *id)
 {
-	int64_t id = c->next_id++;
-	json_object *o, *v;
-	char *line;
-	size_t len;
+	*id = c->next_id++;
+	if (c->fd < 0)
+		return -ENOTCONN;
+	if (cli_add(req, "id", json_object_new_int64(*id)) < 0)
+		return -ENOMEM;
+	return proto_send(c->fd, req);
+}
+
+/* One event line of request ID, handed to ON_EVENT; -EPROTO for anything else. */
+static int client_event(const char *line, size_t len, int64_t id, client_event_fn on_event,
+			void *arg)
+{
+	json_object *o = parse_line(line, len), *v;
+	int r = -EPROTO;
+
+	/* Another request's events would mean the stream is out of step. */
+	if (o && json_object_object_get_ex(o, "event", &v) &&
+	    json_object_is_type(v, json_type_string) && !other_id(o, id)) {
+		if (on_event != NULL)
+			on_event(o, arg);
+		r = 0;
+	}
+	json_object_put(o);
+	return r;
+}
+
+/*
+ * Reads until the line that is not an event of request ID: its final reply, in *LINE
+ * (valid until the next read). Not proto_wait_reply(): a bulk progress event carries the
+ * student's own "ok", so "event" has to be looked at before "ok" to tell an event from
+ * the reply; and the reply is not parsed here (a 1000-student list is printed from its
+ * text).
+ */
+static int client_wait_final(struct client *c, int64_t id, client_event_fn on_event,
+			     void *arg, char **line, size_t *len)
+{
+	const char *v;
+	size_t vlen;
 	ssize_t n;
 	int r;
 
-	*reply = NULL;
-	if (c->fd < 0)
-		return -ENOTCONN;
-	if (cli_add(req, "id", json_object_new_int64(id)) < 0)
-		return -ENOMEM;
-	r = proto_send(c->fd, req);
-	if (r < 0)
-		return r;
-	/*
-	 * Not proto_wait_reply(): a bulk progress event carries the student's own "ok",
-	 * so "event" has to be looked at before "ok" to tell an event from the reply.
-	 */
 	for (;;) {
-		r = linebuf_next(&c->lb, &line, &len);
+		r = linebuf_next(&c->lb, line, len);
 		if (r < 0)
 			return r == -EMSGSIZE ? -EPROTO : r;
 		if (r == 0) {
@@ -182,29 +205,67 @@ int client_call(struct client *c, json_object *req, json_object **reply,
 				return (int)n;
 			continue;
 		}
-		o = parse_line(line, len);
-		if (o == NULL)
-			return -EPROTO;
-		if (json_object_object_get_ex(o, "event", &v)) {
-			/* Another request's events would mean the stream is out of step. */
-			if (!json_object_is_type(v, json_type_string) || other_id(o, id)) {
-				json_object_put(o);
-				return -EPROTO;
-			}
-			if (on_event != NULL)
-				on_event(o, arg);
-			json_object_put(o);
-			continue;
-		}
-		/* The reply may leave out the id (labd could not read it), not name another. */
-		if (!json_object_object_get_ex(o, "ok", &v) ||
-		    !json_object_is_type(v, json_type_boolean) || other_id(o, id)) {
-			json_object_put(o);
-			return -EPROTO;
-		}
-		*reply = o;
-		return 0;
+		r = jsonfmt_member(*line, *len, "event", &v, &vlen);
+		if (r == -ENOENT)
+			return 0;
+		if (r < 0 || (r = client_event(*line, *len, id, on_event, arg)) < 0)
+			return r == -EINVAL ? -EPROTO : r;
 	}
+}
+
+int client_call(struct client *c, json_object *req, json_object **reply,
+		client_event_fn on_event, void *arg)
+{
+	json_object *o, *v;
+	int64_t id;
+	char *line;
+	size_t len;
+	int r;
+
+	*reply = NULL;
+	if ((r = client_send(c, req, &id)) < 0 ||
+	    (r = client_wait_final(c, id, on_event, arg, &line, &len)) < 0)
+		return r;
+	o = parse_line(line, len);
+	/* The reply may leave out the id (labd could not read it), not name another. */
+	if (o == NULL || !json_object_object_get_ex(o, "ok", &v) ||
+	    !json_object_is_type(v, json_type_boolean) || other_id(o, id)) {
+		json_object_put(o);
+		return -EPROTO;
+	}
+	*reply = o;
+	return 0;
+}
+
+int client_call_text(struct client *c, json_object *req, const char **text, size_t *len,
+		     bool *ok)
+{
+	const char *v;
+	char *line, want[24];
+	size_t vlen;
+	int64_t id;
+	int r;
+
+	*text = NULL;
+	if ((r = client_send(c, req, &id)) < 0 ||
+	    (r = client_wait_final(c, id, NULL, NULL, &line, len)) < 0)
+		return r;
+	/* What client_call checks, on the text: a boolean "ok", no other request's id. */
+	if (jsonfmt_member(line, *len, "ok", &v, &vlen) < 0 ||
+	    !((vlen == 4 && !memcmp(v, "true", 4)) || (vlen == 5 && !memcmp(v, "false", 5))))
+		return -EPROTO;
+	*ok = vlen == 4;
+	snprintf(want, sizeof(want), "%" PRId64, id);
+	r = jsonfmt_member(line, *len, "id", &v, &vlen);
+	if (r == -EINVAL || (r == 0 && (vlen != strlen(want) || memcmp(v, want, vlen) != 0)))
+		return -EPROTO;
+	*text = line;
+	return 0;
+}
+
+json_object *cli_parse_reply(const char *text, size_t len)
+{
+	return parse_line(text, len);
 }
 
 void client_close(struct client *c)
@@ -250,14 +311,9 @@ static void on_progress(json_object *ev, void *arg)
 	progress_update(bar, (unsigned)done, (unsigned)total, student);
 }
 
-int cli_call(struct client *c, json_object *req, json_object **reply, bool progress)
+/* What a failed call means for the user: the message and the exit status. */
+static int cli_call_status(const struct client *c, int r)
 {
-	struct progress bar;
-	int r;
-
-	progress_init(&bar, stderr);
-	r = client_call(c, req, reply, progress ? on_progress : NULL, &bar);
-	progress_clear(&bar);
 	if (r == -EPROTO) {
 		cli_err("labd at %s answered with something that is not the vlab protocol",
 			c->path);
@@ -281,6 +337,17 @@ int cli_call(struct client *c, json_object *req, json_object **reply, bool progr
 	return CLI_EXIT_OK;
 }
 
+int cli_call(struct client *c, json_object *req, json_object **reply, bool progress)
+{
+	struct progress bar;
+	int r;
+
+	progress_init(&bar, stderr);
+	r = client_call(c, req, reply, progress ? on_progress : NULL, &bar);
+	progress_clear(&bar);
+	return cli_call_status(c, r);
+}
+
 int cli_request(json_object *req, json_object **reply, bool progress)
 {
 	struct client c;
@@ -290,6 +357,23 @@ int cli_request(json_object *req, json_object **reply, bool progress)
 	r = cli_connect(&c);
 	if (r == CLI_EXIT_OK)
 		r = cli_call(&c, req, reply, progress);
+	client_close(&c);
+	return r;
+}
+
+int cli_request_text(json_object *req, cli_text_fn fn, void *arg)
+{
+	const char *text;
+	struct client c;
+	size_t len;
+	bool ok;
+	int r;
+
+	r = cli_connect(&c);
+	if (r == CLI_EXIT_OK)
+		r = cli_call_status(&c, client_call_text(&c, req, &text, &len, &ok));
+	if (r == CLI_EXIT_OK)
+		r = fn(text, len, ok, arg);
 	client_close(&c);
 	return r;
 }
@@ -456,37 +540,7 @@ fail:
 
 int cli_keys_join(const struct sshkey *keys, size_t n, char **out)
 {
-	char *joined = NULL, *line = NULL;
-	size_t len = 0, i, l;
-	int r;
-
-	*out = NULL;
-	for (i = 0; i < n; i++) {
-		char *nj;
-
-		r = sshkey_format(&keys[i], &line);
-		if (r < 0)
-			goto fail;
-		l = strlen(line);
-		nj = realloc(joined, len + l + 2);
-		if (nj == NULL) {
-			r = -ENOMEM;
-			goto fail;
-		}
-		joined = nj;
-		if (len > 0)
-			joined[len++] = '\n';
-		memcpy(joined + len, line, l + 1);
-		len += l;
-		free(line);
-		line = NULL;
-	}
-	*out = joined ? joined : strdup("");
-	return *out ? 0 : -ENOMEM;
-fail:
-	free(line);
-	free(joined);
-	return r;
+	return sshkey_join(keys, n, out);
 }
 
 /* ---- confirmation ---- */
@@ -546,17 +600,12 @@ const char *cli_reply_error(json_object *reply, const char **code)
 
 int cli_print_json_reply(json_object *reply)
 {
-	json_object *copy = NULL;
-	int r;
-
-	/* The envelope is the protocol's business; scripts want the data and ok/error. */
-	if (json_object_deep_copy(reply, &copy, NULL) < 0)
-		return -ENOMEM;
-	json_object_object_del(copy, "v");
-	json_object_object_del(copy, "id");
-	r = output_json(stdout, copy);
-	json_object_put(copy);
-	return r;
+	/* The envelope is the protocol's business; scripts want the data and ok/error.
+	 * Dropped from REPLY itself: a copy of a 1000-student list would double labctl's
+	 * memory, and every page touched costs a fault. */
+	json_object_object_del(reply, "v");
+	json_object_object_del(reply, "id");
+	return output_json(stdout, reply);
 }
 
 const char *cli_field_text(json_object *o, const char *key, char *buf, size_t len)

@@ -77,6 +77,12 @@ int client_open(struct client *c, const char *path);
  */
 int client_call(struct client *c, json_object *req, json_object **reply,
 		client_event_fn on_event, void *arg);
+/* The same for a request without events, the reply left as its text: 0 with *TEXT
+ * (*LEN bytes, valid until C's next call or close) and *OK its "ok", checked as
+ * client_call checks it but not parsed (printing a large reply from its text takes a
+ * fraction of the memory and time). */
+int client_call_text(struct client *c, json_object *req, const char **text, size_t *len,
+		     bool *ok);
 void client_close(struct client *c);
 
 /* cli_socket_path() + client_open(), with the messages: CLI_EXIT_OK, _USAGE or _NOCONN. */
@@ -87,6 +93,12 @@ int cli_connect(struct client *c);
 int cli_call(struct client *c, json_object *req, json_object **reply, bool progress);
 /* cli_connect + cli_call + close, for a single request. */
 int cli_request(json_object *req, json_object **reply, bool progress);
+/* The same with client_call_text: FN gets the reply's text while it is valid and its
+ * return is ours; else CLI_EXIT_NOCONN / CLI_EXIT_FAIL with the message printed. */
+typedef int (*cli_text_fn)(const char *text, size_t len, bool ok, void *arg);
+int cli_request_text(json_object *req, cli_text_fn fn, void *arg);
+/* A reply's text as client_call would have returned it, or NULL. */
+json_object *cli_parse_reply(const char *text, size_t len);
 
 /*
  * Adds the targets of a bulk operation to REQ: "students" from IDS, or "all": true;
@@ -112,7 +124,8 @@ int cli_add_string(json_object *o, const char *key, const char *val);
  * Prints what went wrong ("CMD: PATH: reason"). CLI_EXIT_OK or CLI_EXIT_FAIL.
  */
 int cli_read_key_files(const char *cmd, char *const *paths, size_t n, char **out);
-/* Canonical keys, one per line (no final newline), into *OUT. 0 or -errno. */
+/* Canonical keys, one per line (no final newline), into *OUT: sshkey_join, kept under
+ * this name for the subcommands. 0 or -errno. */
 int cli_keys_join(const struct sshkey *keys, size_t n, char **out);
 
 /*
@@ -129,7 +142,8 @@ int cli_confirm(const char *cmd, const char *question, bool yes);
 const char *cli_reply_error(json_object *reply, const char **code);
 /* True when the reply says "ok": true. */
 bool cli_reply_ok(json_object *reply);
-/* The reply without "v" and "id", pretty, on stdout (--json). 0 or -errno. */
+/* The reply without "v" and "id" (dropped from REPLY), pretty, on stdout (--json).
+ * 0 or -errno. */
 int cli_print_json_reply(json_object *reply);
 
 /*

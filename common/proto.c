@@ -36,6 +36,18 @@ size_t proto_utf8_cut(const char *s, size_t len)
 	return len - (start - 1) < need ? start - 1 : len;
 }
 
+const char *proto_errno_code(int err)
+{
+	switch (err < 0 ? -err : err) {
+	case EBUSY:
+		return PROTO_E_BUSY;
+	case ENOENT:
+		return PROTO_E_NOTFOUND;
+	default:
+		return PROTO_E_INTERNAL;
+	}
+}
+
 void proto_error_set(struct proto_error *e, const char *code, const char *fmt, ...)
 {
 	va_list ap;

@@ -33,6 +33,11 @@
 #define PROTO_E_BUSY      "busy"
 #define PROTO_E_PARTIAL   "partial"    /* a bulk operation where some students failed */
 
+/* The wire code for a failure reported as -errno (or errno): busy for EBUSY, not_found
+ * for ENOENT, internal for the rest. The one place a daemon turns an errno into a code;
+ * codes a caller knows better (invalid, conflict, ...) it sets itself. */
+const char *proto_errno_code(int err);
+
 struct proto_error {
 	const char *code;        /* one of PROTO_E_*, static */
 	char message[512];

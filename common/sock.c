@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -296,6 +297,61 @@ char *sock_peer_refusal(const struct sock_peer *peer, size_t *len)
 	s = proto_serialize(r, len);
 	json_object_put(r);
 	return s;
+}
+
+/* Answers a refused peer and says so in the log. */
+static void sock_refuse(int fd, const struct sock_peer *peer, const char *group)
+{
+	size_t len;
+	char *s;
+
+	log_warnx("control: refused uid %u gid %u (pid %d): neither root nor in group %s",
+		  (unsigned)peer->uid, (unsigned)peer->gid, (int)peer->pid,
+		  group ? group : "(none configured)");
+	s = sock_peer_refusal(peer, &len);
+	if (s && send(fd, s, len, MSG_NOSIGNAL) < 0)
+		log_debug("control: reply to refused peer: %s", strerror(errno));
+	free(s);
+}
+
+struct sock_client *sock_client_accept(int lfd, gid_t gid, const char *group, void *slots,
+				       size_t n, size_t size)
+{
+	struct sock_peer peer;
+	size_t i;
+	int fd;
+
+	fd = sock_accept(lfd, &peer);
+	if (fd < 0)
+		return NULL;
+	if (!sock_peer_allowed(fd, &peer, gid)) {
+		sock_refuse(fd, &peer, group);
+		close(fd);
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		struct sock_client *c = (struct sock_client *)((char *)slots + i * size);
+
+		if (c->fd >= 0)
+			continue;
+		c->fd = fd;
+		c->peer = peer;
+		linebuf_init(&c->in, PROTO_MAX_LINE);
+		return c;
+	}
+	log_warnx("control: %zu clients already connected; refusing pid %d", n, (int)peer.pid);
+	close(fd);
+	return NULL;
+}
+
+void sock_client_close(struct sock_client *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	linebuf_free(&c->in);
+	outbuf_free(&c->out);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
 }
 
 int sock_connect(const char *path)

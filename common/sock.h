@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "common/outbuf.h"
+#include "common/proto.h"
+
 struct sock_peer {
 	pid_t pid;
 	uid_t uid;
@@ -31,6 +34,29 @@ bool sock_peer_allowed(int fd, const struct sock_peer *peer, gid_t gid);
  * that both daemons send a PEER refused by sock_peer_allowed before closing: a protocol
  * error "denied" without an id that names the peer's uid. */
 char *sock_peer_refusal(const struct sock_peer *peer, size_t *len);
+
+/* One client of a daemon's control socket: what both daemons keep per connection.
+ * A daemon's own client struct starts with one (fd -1: the slot is free). */
+struct sock_client {
+	int fd;
+	struct sock_peer peer;
+	struct linebuf in;       /* request lines, at most PROTO_MAX_LINE each */
+	struct outbuf out;       /* replies not sent yet */
+};
+
+/*
+ * Accepts one connection on the listening LFD and seats it: the peer is checked with
+ * sock_peer_allowed against GID (GROUP, the name, for the log; may be NULL); a refused
+ * peer gets sock_peer_refusal's line, is logged and closed. An accepted one takes the
+ * first free slot of SLOTS, an array of N structs of SIZE bytes that each start with a
+ * struct sock_client; with none free it is logged and closed. Returns the slot (fd, peer
+ * and an empty input buffer set; the rest of the daemon's struct is the caller's), or
+ * NULL.
+ */
+struct sock_client *sock_client_accept(int lfd, gid_t gid, const char *group, void *slots,
+				       size_t n, size_t size);
+/* Closes the connection and frees its buffers; the slot is free again. */
+void sock_client_close(struct sock_client *c);
 
 /* Resolves a group name; 0 or -ENOENT. */
 int sock_group_gid(const char *group, gid_t *gid);

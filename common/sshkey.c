@@ -1,5 +1,6 @@
 #include "common/sshkey.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -35,12 +36,58 @@ static const char *const bare_options[] = {
 	"x11-forwarding", "user-rc",
 };
 
+/*
+ * libssh is loaded when the first key is parsed, not when a program starts: with what it
+ * pulls in (libcrypto, Kerberos: 11 libraries) it was most of what the dynamic loader did
+ * for every labctl command, though only enrol and set-keys parse keys (9 of labctl's
+ * 12 ms of CPU for a `status` here; docs/performance.md, P9). The programs are linked
+ * without -lssh; the functions below are looked up once. libssh's soname has been 4 since
+ * 0.5 (2011).
+ */
+#define SSHKEY_LIBSSH "libssh.so.4"
+
+static struct {
+	__typeof__(ssh_init) *init;
+	__typeof__(ssh_pki_import_pubkey_base64) *import_pubkey_base64;
+	__typeof__(ssh_pki_export_pubkey_base64) *export_pubkey_base64;
+	__typeof__(ssh_key_type) *key_type;
+	__typeof__(ssh_key_type_from_name) *key_type_from_name;
+	__typeof__(ssh_pki_key_ecdsa_name) *key_ecdsa_name;
+	__typeof__(ssh_string_free_char) *string_free_char;
+	__typeof__(ssh_key_free) *key_free;
+#if LIBSSH_VERSION_INT >= SSH_VERSION_INT(0, 11, 0)
+	__typeof__(ssh_key_size) *key_size;
+#endif
+	char error[200];             /* why it could not be loaded; "" when it was */
+} lib;
+
 static pthread_once_t ssh_once = PTHREAD_ONCE_INIT;
 
-/* libssh 0.10 runs ssh_init() from a constructor too; a second call only counts up. */
+/* ISO C has no cast from dlsym's object pointer to a function pointer; POSIX's way. */
+#define LIB_SYM(h, field, name) \
+	(*(void **)(&lib.field) = dlsym((h), (name)))
+
 static void sshkey_lib_init(void)
 {
-	ssh_init();
+	void *h = dlopen(SSHKEY_LIBSSH, RTLD_NOW | RTLD_LOCAL);
+
+	if (!h || !LIB_SYM(h, init, "ssh_init") ||
+	    !LIB_SYM(h, import_pubkey_base64, "ssh_pki_import_pubkey_base64") ||
+	    !LIB_SYM(h, export_pubkey_base64, "ssh_pki_export_pubkey_base64") ||
+	    !LIB_SYM(h, key_type, "ssh_key_type") ||
+	    !LIB_SYM(h, key_type_from_name, "ssh_key_type_from_name") ||
+	    !LIB_SYM(h, key_ecdsa_name, "ssh_pki_key_ecdsa_name") ||
+	    !LIB_SYM(h, string_free_char, "ssh_string_free_char") ||
+#if LIBSSH_VERSION_INT >= SSH_VERSION_INT(0, 11, 0)
+	    !LIB_SYM(h, key_size, "ssh_key_size") ||
+#endif
+	    !LIB_SYM(h, key_free, "ssh_key_free")) {
+		snprintf(lib.error, sizeof(lib.error), "cannot load %s to read SSH keys (%s); "
+			 "install libssh", SSHKEY_LIBSSH, dlerror());
+		return;   /* the handle stays: a process parses keys or fails for good */
+	}
+	/* libssh 0.10 runs ssh_init() from a constructor too; a second call only counts up. */
+	lib.init();
 }
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -54,6 +101,16 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+}
+
+/* 0 once libssh is there, else -ENOSYS with the reason in ERR. */
+static int sshkey_lib(char *err, size_t errlen)
+{
+	pthread_once(&ssh_once, sshkey_lib_init);
+	if (!lib.error[0])
+		return 0;
+	seterr(err, errlen, "%s", lib.error);
+	return -ENOSYS;
 }
 
 /* A user's token, made safe to print: at most 40 bytes, non-ASCII as \xNN. */
@@ -100,7 +157,7 @@ static bool is_b64_char(char c)
 static int rsa_bits(ssh_key key, const char *b64)
 {
 	(void)b64;
-	return ssh_key_size(key);
+	return lib.key_size(key);
 }
 #else
 /*
@@ -184,16 +241,16 @@ static int import_exact(const char *b64, int t, ssh_key *out)
 	const char *curve;
 	int ret = -EINVAL;
 
-	if (ssh_pki_import_pubkey_base64(b64, key_types[t].type, &key) != SSH_OK)
+	if (lib.import_pubkey_base64(b64, key_types[t].type, &key) != SSH_OK)
 		goto out;
-	if (ssh_key_type(key) != key_types[t].type)
+	if (lib.key_type(key) != key_types[t].type)
 		goto out;
 	if (key_types[t].curve) {
-		curve = ssh_pki_key_ecdsa_name(key);
+		curve = lib.key_ecdsa_name(key);
 		if (!curve || strcmp(curve, key_types[t].curve) != 0)
 			goto out;
 	}
-	if (ssh_pki_export_pubkey_base64(key, &again) != SSH_OK || !again)
+	if (lib.export_pubkey_base64(key, &again) != SSH_OK || !again)
 		goto out;
 	if (strcmp(again, b64) != 0)
 		goto out;
@@ -202,9 +259,9 @@ static int import_exact(const char *b64, int t, ssh_key *out)
 	ret = 0;
 out:
 	if (again)
-		ssh_string_free_char(again);
+		lib.string_free_char(again);
 	if (key)
-		ssh_key_free(key);
+		lib.key_free(key);
 	return ret;
 }
 
@@ -235,7 +292,7 @@ static int type_refusal(const char *tok, size_t len, char *err, size_t errlen)
 	name = strndup(tok, len);
 	if (!name)
 		return -ENOMEM;
-	t = ssh_key_type_from_name(name);
+	t = lib.key_type_from_name(name);
 	free(name);
 	if (strstr(q, "-cert-v01@openssh.com"))
 		seterr(err, errlen, "certificates ('%s') are not accepted, only plain keys", q);
@@ -271,22 +328,16 @@ static int check_base64(const char *b, size_t len, char *err, size_t errlen)
 	return 0;
 }
 
-int sshkey_parse(const char *line, size_t len, struct sshkey *key, char *err, size_t errlen)
+/* A line that may be a key at all: not too long, no control characters. */
+static int check_line(const char *line, size_t len, char *err, size_t errlen)
 {
-	const char *p, *end, *type_s, *b64_s, *cm_s;
-	size_t type_len, b64_len, cm_len, i;
-	char *b64 = NULL, cbuf[40];
-	ssh_key skey = NULL;
-	int ret = -EINVAL, t, bits;
-	bool printable;
-
-	memset(key, 0, sizeof(*key));
-	pthread_once(&ssh_once, sshkey_lib_init);
+	char cbuf[40];
+	size_t i;
 
 	if (len > SSHKEY_LINE_MAX) {
 		seterr(err, errlen, "key line is %zu bytes long, at most %d are allowed", len,
 		       SSHKEY_LINE_MAX);
-		goto out;
+		return -EINVAL;
 	}
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)line[i];
@@ -294,62 +345,63 @@ int sshkey_parse(const char *line, size_t len, struct sshkey *key, char *err, si
 		if (c < 0x20 || c == 0x7f) {
 			seterr(err, errlen, "key contains %s at byte %zu",
 			       control_name(c, cbuf, sizeof(cbuf)), i + 1);
-			goto out;
+			return -EINVAL;
 		}
 	}
+	return 0;
+}
 
-	p = line;
-	end = line + len;
+/* The three space-separated fields of a key line (each may be empty but the type). */
+struct key_fields {
+	const char *type, *b64, *comment;
+	size_t type_len, b64_len, comment_len;
+};
+
+static const char *skip_spaces(const char *p, const char *end)
+{
 	while (p < end && *p == ' ')
 		p++;
+	return p;
+}
+
+static const char *skip_word(const char *p, const char *end)
+{
+	while (p < end && *p != ' ')
+		p++;
+	return p;
+}
+
+static int split_fields(const char *line, size_t len, struct key_fields *f, char *err,
+			size_t errlen)
+{
+	const char *p = skip_spaces(line, line + len), *end = line + len;
+
 	while (end > p && end[-1] == ' ')
 		end--;
 	if (p == end) {
 		seterr(err, errlen, "empty key");
-		goto out;
+		return -EINVAL;
 	}
+	f->type = p;
+	p = skip_word(p, end);
+	f->type_len = (size_t)(p - f->type);
+	f->b64 = p = skip_spaces(p, end);
+	p = skip_word(p, end);
+	f->b64_len = (size_t)(p - f->b64);
+	f->comment = p = skip_spaces(p, end);
+	f->comment_len = (size_t)(end - p);
+	return 0;
+}
 
-	type_s = p;
-	while (p < end && *p != ' ')
-		p++;
-	type_len = (size_t)(p - type_s);
-	while (p < end && *p == ' ')
-		p++;
-	b64_s = p;
-	while (p < end && *p != ' ')
-		p++;
-	b64_len = (size_t)(p - b64_s);
-	while (p < end && *p == ' ')
-		p++;
-	cm_s = p;
-	cm_len = (size_t)(end - p);
+/* B64 imported as key type T, refused with a message when it is another type, damaged
+ * or (RSA) too short. */
+static int import_checked(const char *b64, int t, ssh_key *skey, char *err, size_t errlen)
+{
+	int inner, bits;
 
-	for (t = 0; t < (int)N_KEY_TYPES; t++) {
-		if (strlen(key_types[t].name) == type_len &&
-		    !memcmp(key_types[t].name, type_s, type_len))
-			break;
-	}
-	if (t == (int)N_KEY_TYPES) {
-		ret = type_refusal(type_s, type_len, err, errlen);
-		goto out;
-	}
-	if (b64_len == 0) {
-		seterr(err, errlen, "%s key has no key data after the type", key_types[t].name);
-		goto out;
-	}
-	if (check_base64(b64_s, b64_len, err, errlen) < 0)
-		goto out;
-
-	b64 = strndup(b64_s, b64_len);
-	if (!b64) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	if (import_exact(b64, t, &skey) < 0) {
-		int inner;
-
+	if (import_exact(b64, t, skey) < 0) {
 		for (inner = 0; inner < (int)N_KEY_TYPES; inner++) {
-			if (inner != t && import_exact(b64, inner, &skey) == 0)
+			if (inner != t && import_exact(b64, inner, skey) == 0)
 				break;
 		}
 		if (inner < (int)N_KEY_TYPES)
@@ -358,32 +410,75 @@ int sshkey_parse(const char *line, size_t len, struct sshkey *key, char *err, si
 		else
 			seterr(err, errlen, "key data is not a valid %s key (truncated, corrupt "
 			       "or with trailing bytes)", key_types[t].name);
+		return -EINVAL;
+	}
+	if (key_types[t].type != SSH_KEYTYPE_RSA)
+		return 0;
+	bits = rsa_bits(*skey, b64);
+	if (bits < 0) {
+		seterr(err, errlen, "cannot tell the size of this ssh-rsa key");
+		return -EINVAL;
+	}
+	if (bits < SSHKEY_RSA_MIN_BITS) {
+		seterr(err, errlen, "ssh-rsa key has %d bits, at least %d are needed",
+		       bits, SSHKEY_RSA_MIN_BITS);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* A comment is a label, nothing depends on it: what we would not re-emit is dropped. */
+static int keep_comment(struct sshkey *key, const char *s, size_t len)
+{
+	bool printable = len > 0 && len <= SSHKEY_COMMENT_MAX;
+	size_t i;
+
+	for (i = 0; printable && i < len; i++)
+		printable = (unsigned char)s[i] < 0x7f;
+	if (!printable)
+		return 0;
+	key->comment = strndup(s, len);
+	return key->comment ? 0 : -ENOMEM;
+}
+
+int sshkey_parse(const char *line, size_t len, struct sshkey *key, char *err, size_t errlen)
+{
+	struct key_fields f;
+	char *b64 = NULL;
+	ssh_key skey = NULL;
+	int ret = -EINVAL, t;
+
+	memset(key, 0, sizeof(*key));
+	if ((ret = sshkey_lib(err, errlen)) < 0)
+		return ret;
+	ret = -EINVAL;
+	if (check_line(line, len, err, errlen) < 0 ||
+	    split_fields(line, len, &f, err, errlen) < 0)
+		goto out;
+	for (t = 0; t < (int)N_KEY_TYPES; t++) {
+		if (strlen(key_types[t].name) == f.type_len &&
+		    !memcmp(key_types[t].name, f.type, f.type_len))
+			break;
+	}
+	if (t == (int)N_KEY_TYPES) {
+		ret = type_refusal(f.type, f.type_len, err, errlen);
 		goto out;
 	}
-	if (key_types[t].type == SSH_KEYTYPE_RSA) {
-		bits = rsa_bits(skey, b64);
-		if (bits < 0) {
-			seterr(err, errlen, "cannot tell the size of this ssh-rsa key");
-			goto out;
-		}
-		if (bits < SSHKEY_RSA_MIN_BITS) {
-			seterr(err, errlen, "ssh-rsa key has %d bits, at least %d are needed",
-			       bits, SSHKEY_RSA_MIN_BITS);
-			goto out;
-		}
+	if (f.b64_len == 0) {
+		seterr(err, errlen, "%s key has no key data after the type", key_types[t].name);
+		goto out;
 	}
-
-	/* A comment is a label, nothing depends on it: drop what we would not re-emit. */
-	printable = cm_len > 0 && cm_len <= SSHKEY_COMMENT_MAX;
-	for (i = 0; printable && i < cm_len; i++)
-		printable = (unsigned char)cm_s[i] < 0x7f;
-	if (printable) {
-		key->comment = strndup(cm_s, cm_len);
-		if (!key->comment) {
-			ret = -ENOMEM;
-			goto out;
-		}
+	if (check_base64(f.b64, f.b64_len, err, errlen) < 0)
+		goto out;
+	b64 = strndup(f.b64, f.b64_len);
+	if (!b64) {
+		ret = -ENOMEM;
+		goto out;
 	}
+	if (import_checked(b64, t, &skey, err, errlen) < 0)
+		goto out;
+	if ((ret = keep_comment(key, f.comment, f.comment_len)) < 0)
+		goto out;
 	key->type = strdup(key_types[t].name);
 	if (!key->type) {
 		ret = -ENOMEM;
@@ -399,7 +494,7 @@ out:
 			seterr(err, errlen, "out of memory");
 	}
 	if (skey)
-		ssh_key_free(skey);
+		lib.key_free(skey);
 	free(b64);
 	return ret;
 }
@@ -519,6 +614,41 @@ int sshkey_format(const struct sshkey *key, char **out)
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+int sshkey_join(const struct sshkey *keys, size_t n, char **out)
+{
+	char *joined = NULL, *line = NULL;
+	size_t len = 0, i, l;
+	int r;
+
+	*out = NULL;
+	for (i = 0; i < n; i++) {
+		char *nj;
+
+		r = sshkey_format(&keys[i], &line);
+		if (r < 0)
+			goto fail;
+		l = strlen(line);
+		nj = realloc(joined, len + l + 2);
+		if (nj == NULL) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		joined = nj;
+		if (len > 0)
+			joined[len++] = '\n';
+		memcpy(joined + len, line, l + 1);
+		len += l;
+		free(line);
+		line = NULL;
+	}
+	*out = joined ? joined : strdup("");
+	return *out ? 0 : -ENOMEM;
+fail:
+	free(line);
+	free(joined);
+	return r;
 }
 
 void sshkey_clear(struct sshkey *key)

@@ -25,7 +25,8 @@ struct sshkey {
  * sk-ssh-ed25519@openssh.com, sk-ecdsa-sha2-nistp256@openssh.com.
  * Returns 0 and fills *key (owned by the caller: sshkey_clear), or -EINVAL with a
  * human message in err ("type says ssh-rsa but the key inside is ssh-ed25519"),
- * or -ENOMEM.
+ * -ENOMEM, or -ENOSYS when libssh cannot be loaded (it is loaded at the first call, not
+ * linked: err says why).
  */
 int sshkey_parse(const char *line, size_t len, struct sshkey *key, char *err, size_t errlen);
 
@@ -39,6 +40,10 @@ int sshkey_parse_list(const char *field, size_t len, struct sshkey **keys, size_
 
 /* "TYPE BASE64[ COMMENT]" in *out (malloc'd). 0 or -ENOMEM / -EINVAL. */
 int sshkey_format(const struct sshkey *key, char **out);
+
+/* The N keys in canonical form, one per line, no trailing newline ("" for none), in
+ * *OUT (malloc'd): what labd stores and labctl sends. 0 or -ENOMEM / -EINVAL. */
+int sshkey_join(const struct sshkey *keys, size_t n, char **out);
 
 void sshkey_clear(struct sshkey *key);
 void sshkey_free_list(struct sshkey *keys, size_t n);

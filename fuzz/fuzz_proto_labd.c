@@ -1,12 +1,13 @@
 /*
  * libFuzzer target: labd's request path without libvirt or the database. Each input is
- * split into lines as labd's linebuf hands them out; each line goes the way labd/ops.c
- * takes it: proto_parse_request, then labd's own request checks (labd/request.c, the
- * code labd runs), in a lab of two classes:
+ * split into lines as labd's linebuf hands them out; each line goes through
+ * labd_request_parse, the very function labd/ops.c starts with: proto_parse_request,
+ * the op looked up in labd's own table of operations (labd_ops, labd/request.c), its
+ * fields read as that table says, in a lab of two classes:
  *   enrol:    labd_request_parse_enrol (class, start, 1..5000 rows, each row's fields,
  *             student_validate, student_check_batch), then labd_request_enrol_finish;
- *   set-keys: labd_request_parse_set_keys, labd_request_check_keys;
- *   unenrol/start/stop/reboot/reset: labd_request_parse_targets, then "force" for stop;
+ *   set-keys: labd_request_parse_set_keys, then labd_request_check_keys;
+ *   unenrol/start/stop/reboot/reset: labd_request_parse_targets, "force" for stop;
  *   list/sheet: labd_request_parse_filter; status: nothing.
  * The database is stood in for: every valid id is enrolled, none is enrolled twice, and
  * "all" names nobody. Allocation and tasks are left out.
@@ -41,13 +42,6 @@ static struct conf_class classes[2] = { { .name = (char *)"net101" },
 static const struct lab_conf conf = { .classes = classes, .n_classes = 2 };
 static int pipefd[2] = { -1, -1 };
 
-struct ctx {
-	json_object *req;
-	struct proto_error e;
-	json_object *reply;
-	json_object *errors;
-};
-
 static void check_rec(const struct student_rec *r)
 {
 	if (!r->id || !id_valid(r->id) || !r->name || r->n_keys < 1 ||
@@ -63,61 +57,53 @@ static bool rec_empty(const struct student_rec *r)
 	return !r->id && !r->name && !r->email && !r->keys && r->n_keys == 0;
 }
 
-static int op_enrol(struct ctx *x)
+/* What labd/ops.c does next with an enrol's rows, short of the database. */
+static int check_enrol(struct labd_req *r, json_object *reply, struct proto_error *e)
 {
-	struct labd_enrol en;
+	struct labd_enrol *en = &r->enrol;
 	size_t i, refused = 0;
 	int ret;
 
-	ret = labd_request_parse_enrol(x->req, &conf, &en, &x->e);
-	x->errors = en.errors ? json_object_get(en.errors) : NULL;
-	if (ret < 0)
-		goto out;
-	if (en.n < 1 || en.n > LABD_ENROL_MAX || !en.cls || !en.errors)
+	if (en->n < 1 || en->n > LABD_ENROL_MAX || !en->cls || !en->errors)
 		abort();
-	for (i = 0; i < en.n; i++) {
-		if (en.recs[i].id) {
-			check_rec(&en.recs[i]);
-		} else if (rec_empty(&en.recs[i])) {
+	for (i = 0; i < en->n; i++) {
+		if (en->recs[i].id) {
+			check_rec(&en->recs[i]);
+		} else if (rec_empty(&en->recs[i])) {
 			refused++;
 		} else {
 			fprintf(stderr, "students[%zu] was refused but left filled\n", i);
 			abort();
 		}
 	}
-	ret = labd_request_enrol_finish(&en, &x->e);
-	for (i = 1; i < en.errs.n; i++)
-		if (en.errs.v[i - 1].line > en.errs.v[i].line)
+	ret = labd_request_enrol_finish(en, e);
+	for (i = 1; i < en->errs.n; i++)
+		if (en->errs.v[i - 1].line > en->errs.v[i].line)
 			abort();
 	/* Each refused row added at least one error; the batch check may add more. */
-	if (json_object_array_length(en.errors) < refused || (refused > 0 && ret == 0)) {
+	if (json_object_array_length(en->errors) < refused || (refused > 0 && ret == 0)) {
 		fprintf(stderr, "%zu row(s) refused, %zu error(s), enrol %s\n", refused,
-			json_object_array_length(en.errors), ret ? "refused" : "accepted");
+			json_object_array_length(en->errors), ret ? "refused" : "accepted");
 		abort();
 	}
 	if (ret == 0)
-		json_object_object_add(x->reply, "count", json_object_new_int64((int64_t)en.n));
-out:
-	labd_enrol_clear(&en);
+		json_object_object_add(reply, "count", json_object_new_int64((int64_t)en->n));
 	return ret;
 }
 
-static int op_set_keys(struct ctx *x)
+static int check_set_keys(struct labd_req *r, struct proto_error *e)
 {
 	struct student_rec rec = { 0 };
-	const char *id, *keys;
 	int ret;
 
-	if (labd_request_parse_set_keys(x->req, &id, &keys, &x->e) < 0)
-		return -EINVAL;
 	/* The database holds only valid ids. */
-	if (!id_valid(id)) {
-		labd_request_not_enrolled(id, &x->e);
+	if (!id_valid(r->student)) {
+		labd_request_not_enrolled(r->student, e);
 		return -ENOENT;
 	}
-	ret = labd_request_check_keys(id, NULL, NULL, keys, &rec, &x->e);
+	ret = labd_request_check_keys(r->student, NULL, NULL, r->keys, &rec, e);
 	if (ret < 0) {
-		if (strcmp(x->e.message, "invalid keys") == 0 || !rec_empty(&rec)) {
+		if (strcmp(e->message, "invalid keys") == 0 || !rec_empty(&rec)) {
 			fprintf(stderr, "student_validate refused keys without an error "
 				"or left the record filled\n");
 			abort();
@@ -129,93 +115,66 @@ static int op_set_keys(struct ctx *x)
 	return ret;
 }
 
-/* labd/ops.c op_bulk: the targets, then "force" for stop; "all" names nobody here. */
-static int op_bulk(struct ctx *x)
+static void check_targets(const struct labd_targets *t)
 {
-	struct labd_targets t;
-	const char *op = json_object_get_string(json_object_object_get(x->req, "op"));
-	bool force = false;
 	size_t i;
-	int ret;
 
-	ret = labd_request_parse_targets(x->req, &conf, &t, &x->e);
-	if (ret < 0)
-		goto out;
-	if (t.all ? t.ids || t.n : !t.ids || t.n == 0)
+	if (t->all ? t->ids || t->n : !t->ids || t->n == 0)
 		abort();
-	for (i = 0; i < t.n; i++)
-		if (!id_valid(t.ids[i]))
+	for (i = 0; i < t->n; i++)
+		if (!id_valid(t->ids[i]))
 			abort();
-	if (strcmp(op, "stop") == 0 && proto_get_bool(x->req, "force", false, &force, &x->e) < 0)
-		ret = -EINVAL;
-out:
-	labd_targets_clear(&t);
-	return ret;
 }
 
-static int op_filter(struct ctx *x)
+/* The op as the table says; 0 or a refusal in E. */
+static int check_op(struct labd_req *r, json_object *reply, struct proto_error *e)
 {
-	struct labd_filter f;
-
-	return labd_request_parse_filter(x->req, &conf, &f, &x->e);
-}
-
-static int op_status(struct ctx *x)
-{
+	switch (labd_ops[r->op].shape) {
+	case LABD_SHAPE_ENROL:
+		return check_enrol(r, reply, e);
+	case LABD_SHAPE_SET_KEYS:
+		return check_set_keys(r, e);
+	case LABD_SHAPE_TARGETS:
+		check_targets(&r->targets);
+		return 0;
+	case LABD_SHAPE_FILTER:
+	case LABD_SHAPE_NONE:
+		break;
+	}
 	return 0;
 }
 
-static const struct {
-	const char *name;
-	int (*fn)(struct ctx *);
-} ops[] = {
-	{ "enrol", op_enrol }, { "unenrol", op_bulk }, { "start", op_bulk },
-	{ "stop", op_bulk }, { "reboot", op_bulk }, { "reset", op_bulk },
-	{ "set-keys", op_set_keys }, { "list", op_filter }, { "sheet", op_filter },
-	{ "status", op_status },
-};
-
 static void handle_line(const char *line, size_t len)
 {
-	struct ctx x = { 0 };
-	json_object *reply;
-	const char *op = NULL;
-	int64_t id = -1;
-	size_t i;
-	int ret;
+	struct proto_error e = { 0 };
+	struct labd_req r;
+	json_object *reply = NULL;
+	int ret = labd_request_parse(line, len, &conf, &r, &e);
 
-	if (proto_parse_request(line, len, &x.req, &op, &id, &x.e) < 0)
-		goto fail;
-	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
-		if (strcmp(op, ops[i].name) != 0)
-			continue;
-		x.reply = proto_new_ok(id);
-		ret = ops[i].fn(&x);
-		if (ret == 0) {
-			fuzz_check_reply(pipefd, x.reply, "labctl", "labd");
-			json_object_put(x.reply);
-			goto out;
-		}
-		json_object_put(x.reply);
-		goto fail;
+	if (ret == 0) {
+		if ((unsigned)r.op >= LABD_OP_COUNT)
+			abort();
+		reply = proto_new_ok(r.id);
+		ret = check_op(&r, reply, &e);
 	}
-	proto_error_set(&x.e, PROTO_E_UNKNOWN, "unknown op '%.32s' (labd knows enrol, unenrol, "
-			"list, start, stop, reboot, reset, set-keys, sheet, status)", op);
-fail:
-	if (!x.e.code || !x.e.message[0]) {
+	if (ret == 0) {
+		fuzz_check_reply(pipefd, reply, "labctl", "labd");
+		goto out;
+	}
+	if (!e.code || !e.message[0]) {
 		fprintf(stderr, "refusal without code or message\n");
 		abort();
 	}
-	reply = proto_new_error(id, &x.e);
+	json_object_put(reply);
+	reply = proto_new_error(r.id, &e);
 	if (!reply)
 		abort();
-	if (x.errors)
-		json_object_object_add(reply, "errors", json_object_get(x.errors));
+	if (r.enrol.errors)
+		json_object_object_add(reply, "errors", json_object_get(r.enrol.errors));
 	fuzz_check_reply(pipefd, reply, "labctl", "labd");
-	json_object_put(reply);
 out:
-	json_object_put(x.req);
-	json_object_put(x.errors);
+	json_object_put(reply);
+	labd_req_clear(&r);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

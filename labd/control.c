@@ -1,62 +1,105 @@
 /*
- * labd's control socket, served from libvirt's default event loop (labd has one thread
- * of control: this loop; workers only run libvirt calls). Peers are checked with
- * SO_PEERCRED: root or the configured group.
+ * labd's control socket (labd/control.h). labd has one thread of control, libvirt's
+ * default event loop; every function here runs on it.
  */
+#include "labd/control.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <libvirt/libvirt.h>
 
 #include "common/log.h"
-#include "labd/labd.h"
+#include "common/proto.h"
+#include "common/sock.h"
+#include "labd/ops.h"
+
+struct client {
+	struct sock_client sc;        /* first: common/sock.h seats clients */
+	struct control *ctl;
+	int watch;                    /* virEventAddHandle id */
+	int resume;                   /* a zero timeout that resumes reading, -1 if none */
+	bool processing;              /* inside client_process: it reads on by itself */
+	struct ops_request *busy;     /* a bulk request in flight: later lines wait */
+};
+
+struct control {
+	struct labd *l;
+	int lfd, lwatch;
+	struct client clients[CONTROL_MAX_CLIENTS];
+};
 
 static void client_update_events(struct client *c)
 {
-	int ev = outbuf_pending(&c->out) ? VIR_EVENT_HANDLE_WRITABLE : 0;
+	int ev = outbuf_pending(&c->sc.out) ? VIR_EVENT_HANDLE_WRITABLE : 0;
 
 	/* While a bulk request runs, further lines wait in the kernel's buffer. */
-	if (!c->busy && !outbuf_pending(&c->out))
+	if (!c->busy && !outbuf_pending(&c->sc.out))
 		ev |= VIR_EVENT_HANDLE_READABLE;
 	virEventUpdateHandle(c->watch, ev);
 }
 
-static void client_close(struct labd *l, struct client *c)
+static void client_close(struct client *c)
 {
-	ops_client_gone(l, c);
+	ops_request_detach(c->busy);
 	virEventRemoveHandle(c->watch);
-	close(c->fd);
-	linebuf_free(&c->in);
-	outbuf_free(&c->out);
-	memset(c, 0, sizeof(*c));
-	c->fd = -1;
+	if (c->resume >= 0)
+		virEventRemoveTimeout(c->resume);
+	sock_client_close(&c->sc);
 	c->watch = -1;
+	c->resume = -1;
+	c->busy = NULL;
+	c->processing = false;
 }
 
-void client_send(struct client *c, json_object *msg)
+static void client_send(struct client *c, json_object *msg)
 {
-	if (!c || c->fd < 0)
-		return;
 	/* A peer that went away is noticed (and closed) by the event callback. */
-	if (outbuf_queue(&c->out, c->fd, msg) < 0)
-		log_debug("control: reply to pid %d not sent", (int)c->peer.pid);
+	if (outbuf_queue(&c->sc.out, c->sc.fd, msg) < 0)
+		log_debug("control: reply to pid %d not sent", (int)c->sc.peer.pid);
 	client_update_events(c);
 }
 
-static struct labd *ctl_labd;   /* the event callbacks' context */
+static void client_process(struct client *c);
+
+static void client_resume_cb(int timer, void *opaque)
+{
+	struct client *c = opaque;
+
+	virEventRemoveTimeout(timer);
+	c->resume = -1;
+	client_process(c);
+}
+
+/* ops' sink: progress and the final reply of C's request. */
+static void client_reply(void *ctx, json_object *msg, bool final)
+{
+	struct client *c = ctx;
+
+	client_send(c, msg);
+	if (!final)
+		return;
+	c->busy = NULL;
+	/* Lines may wait in C's buffer with nothing left to read on the socket: read them
+	 * from the loop, not from inside ops (which called us). */
+	if (!c->processing && c->resume < 0)
+		c->resume = virEventAddTimeout(0, client_resume_cb, c, NULL);
+}
 
 /* Handles buffered lines until one starts a bulk request or output backs up. */
-static void client_process(struct labd *l, struct client *c)
+static void client_process(struct client *c)
 {
+	struct ops_sink sink = { client_reply, c, c->sc.peer.uid };
 	char *line;
 	size_t len;
 	int got;
 
-	while (!c->busy && !outbuf_pending(&c->out) && (got = linebuf_next(&c->in, &line, &len)) != 0) {
+	c->processing = true;
+	while (!c->busy && !outbuf_pending(&c->sc.out) &&
+	       (got = linebuf_next(&c->sc.in, &line, &len)) != 0) {
 		if (got == -EMSGSIZE) {
 			struct proto_error e;
 			json_object *r;
@@ -68,24 +111,24 @@ static void client_process(struct labd *l, struct client *c)
 			json_object_put(r);
 			continue;
 		}
-		ops_handle(l, c, line, len);
+		c->busy = ops_handle(c->ctl->l, &sink, line, len);
 	}
+	c->processing = false;
 	client_update_events(c);
 }
 
 static void client_cb(int watch, int fd, int events, void *opaque)
 {
-	struct labd *l = ctl_labd;
 	struct client *c = opaque;
 	ssize_t r;
 
 	if (events & VIR_EVENT_HANDLE_WRITABLE) {
-		if (outbuf_flush(&c->out, c->fd) < 0) {
-			client_close(l, c);
+		if (outbuf_flush(&c->sc.out, c->sc.fd) < 0) {
+			client_close(c);
 			return;
 		}
-		if (!outbuf_pending(&c->out))
-			client_process(l, c);
+		if (!outbuf_pending(&c->sc.out))
+			client_process(c);
 		else
 			client_update_events(c);
 		return;
@@ -93,157 +136,79 @@ static void client_cb(int watch, int fd, int events, void *opaque)
 	if (!(events & (VIR_EVENT_HANDLE_READABLE | VIR_EVENT_HANDLE_HANGUP |
 			VIR_EVENT_HANDLE_ERROR)))
 		return;
-	r = linebuf_fill(&c->in, c->fd);
+	r = linebuf_fill(&c->sc.in, c->sc.fd);
 	if (r == -EAGAIN)
 		return;
 	if (r <= 0) {
 		/* EOF: finish the lines already buffered, then close once idle. */
-		client_process(l, c);
-		if (!c->busy && !outbuf_pending(&c->out))
-			client_close(l, c);
+		client_process(c);
+		if (!c->busy && !outbuf_pending(&c->sc.out))
+			client_close(c);
 		else
-			shutdown(c->fd, SHUT_RD);
+			shutdown(c->sc.fd, SHUT_RD);
 		return;
 	}
-	client_process(l, c);
+	client_process(c);
 }
 
 static void listen_cb(int watch, int fd, int events, void *opaque)
 {
-	struct labd *l = opaque;
-	struct sock_peer peer;
-	int cfd, i;
+	struct control *ctl = opaque;
+	struct sock_client *sc;
+	struct client *c;
 
-	cfd = sock_accept(fd, &peer);
-	if (cfd < 0)
+	sc = sock_client_accept(fd, ctl->l->gid, ctl->l->conf.socket_group, ctl->clients,
+				CONTROL_MAX_CLIENTS, sizeof(ctl->clients[0]));
+	if (!sc)
 		return;
-	if (!sock_peer_allowed(cfd, &peer, l->gid)) {
-		char *s;
-		size_t len;
-
-		log_warnx("control: refused uid %u (pid %d): neither root nor in group %s",
-			  (unsigned)peer.uid, (int)peer.pid,
-			  l->conf.socket_group ? l->conf.socket_group : "(none configured)");
-		s = sock_peer_refusal(&peer, &len);
-		if (s && send(cfd, s, len, MSG_NOSIGNAL) < 0)
-			log_debug("control: reply to refused peer failed");
-		free(s);
-		close(cfd);
-		return;
-	}
-	for (i = 0; i < LABD_MAX_CLIENTS; i++) {
-		struct client *c = &l->clients[i];
-
-		if (c->fd >= 0)
-			continue;
-		c->fd = cfd;
-		c->peer = peer;
-		c->busy = NULL;
-		linebuf_init(&c->in, PROTO_MAX_LINE);
-		c->watch = virEventAddHandle(cfd, VIR_EVENT_HANDLE_READABLE, client_cb, c, NULL);
-		if (c->watch < 0) {
-			close(cfd);
-			linebuf_free(&c->in);
-			c->fd = -1;
-		}
-		return;
-	}
-	log_warnx("control: %d clients already connected; refusing pid %d", LABD_MAX_CLIENTS,
-		  (int)peer.pid);
-	close(cfd);
+	c = (struct client *)sc;
+	c->busy = NULL;
+	c->resume = -1;
+	c->watch = virEventAddHandle(sc->fd, VIR_EVENT_HANDLE_READABLE, client_cb, c, NULL);
+	if (c->watch < 0)
+		sock_client_close(sc);
 }
 
-int control_listen(struct labd *l)
+int control_open(struct labd *l, struct control **out)
+{
+	struct control *ctl = calloc(1, sizeof(*ctl));
+	int i;
+
+	*out = NULL;
+	if (!ctl)
+		return -ENOMEM;
+	ctl->l = l;
+	ctl->lwatch = -1;
+	for (i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+		ctl->clients[i] = (struct client){ .ctl = ctl, .watch = -1, .resume = -1 };
+		ctl->clients[i].sc.fd = -1;
+	}
+	ctl->lfd = sock_listen(l->conf.labd_socket, 0660, l->conf.socket_group);
+	if (ctl->lfd < 0) {
+		int ret = ctl->lfd;
+
+		free(ctl);
+		return ret;
+	}
+	ctl->lwatch = virEventAddHandle(ctl->lfd, VIR_EVENT_HANDLE_READABLE, listen_cb, ctl, NULL);
+	*out = ctl;
+	return ctl->lwatch < 0 ? -EIO : 0;
+}
+
+void control_close(struct control *ctl)
 {
 	int i;
 
-	ctl_labd = l;
-	for (i = 0; i < LABD_MAX_CLIENTS; i++) {
-		l->clients[i].fd = -1;
-		l->clients[i].watch = -1;
-	}
-	l->lfd = sock_listen(l->conf.labd_socket, 0660, l->conf.socket_group);
-	if (l->lfd < 0)
-		return l->lfd;
-	l->lwatch = virEventAddHandle(l->lfd, VIR_EVENT_HANDLE_READABLE, listen_cb, l, NULL);
-	return l->lwatch < 0 ? -EIO : 0;
-}
-
-void control_close_all(struct labd *l)
-{
-	int i;
-
-	for (i = 0; i < LABD_MAX_CLIENTS; i++)
-		if (l->clients[i].fd >= 0)
-			client_close(l, &l->clients[i]);
-	if (l->lwatch >= 0)
-		virEventRemoveHandle(l->lwatch);
-	if (l->lfd >= 0) {
-		close(l->lfd);
-		unlink(l->conf.labd_socket);
-	}
-}
-
-void request_progress(struct labd *l, struct request *r, const char *student, int result,
-		      const char *code, const char *message)
-{
-	json_object *res = json_object_new_object(), *ev;
-
-	r->done++;
-	json_object_object_add(res, "student", json_object_new_string(student));
-	json_object_object_add(res, "ok", json_object_new_boolean(result == 0));
-	if (result < 0) {
-		json_object *err = json_object_new_object();
-
-		r->failed++;
-		json_object_object_add(err, "code", json_object_new_string(code));
-		json_object_object_add(err, "message", json_object_new_string(message));
-		json_object_object_add(res, "error", err);
-	}
-	json_object_array_add(r->results, json_object_get(res));
-
-	if (r->client) {
-		ev = proto_new_event(r->id, "progress");
-		json_object_object_add(ev, "done", json_object_new_int((int)r->done));
-		json_object_object_add(ev, "total", json_object_new_int((int)r->total));
-		json_object_object_add(ev, "student", json_object_new_string(student));
-		json_object_object_add(ev, "ok", json_object_new_boolean(result == 0));
-		client_send(r->client, ev);
-		json_object_put(ev);
-	}
-	json_object_put(res);
-
-	if (r->done < r->total)
+	if (!ctl)
 		return;
-	/* Volume files labd wrote for this request become visible in libvirt (virsh
-	 * vol-list) before the reply says the request is done. */
-	if (virt_pool_sync(l->virt) < 0)
-		log_warnx("%s: the storage pool was not refreshed; libvirt lists the new volumes "
-			  "at its next refresh", r->op);
-	if (r->client) {
-		struct client *c = r->client;
-		json_object *reply;
-
-		if (r->failed) {
-			struct proto_error e;
-
-			proto_error_set(&e, PROTO_E_PARTIAL, "%s: %u of %u students failed", r->op, r->failed,
-					r->total);
-			reply = proto_new_error(r->id, &e);
-		} else {
-			reply = proto_new_ok(r->id);
-		}
-		json_object_object_add(reply, "results", json_object_get(r->results));
-		if (r->extra) {
-			json_object_object_foreach(r->extra, key, val)
-				json_object_object_add(reply, key, json_object_get(val));
-		}
-		c->busy = NULL;
-		client_send(c, reply);
-		json_object_put(reply);
-		client_process(l, c);
+	for (i = 0; i < CONTROL_MAX_CLIENTS; i++)
+		if (ctl->clients[i].sc.fd >= 0)
+			client_close(&ctl->clients[i]);
+	if (ctl->lwatch >= 0)
+		virEventRemoveHandle(ctl->lwatch);
+	if (ctl->lfd >= 0) {
+		close(ctl->lfd);
+		unlink(ctl->l->conf.labd_socket);
 	}
-	json_object_put(r->results);
-	json_object_put(r->extra);
-	free(r);
+	free(ctl);
 }

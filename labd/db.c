@@ -22,15 +22,22 @@
 #define DB_BUSY_TIMEOUT_MS 5000
 
 /*
- * Migrations, in order: db_migrations[i] takes the schema from version i to i + 1.
- * Add v2 by appending a string and bumping DB_SCHEMA_VERSION; never edit a shipped one.
+ * Migrations, in order: db_migrations[i] takes the schema from version i to i + 1, all
+ * steps a database lacks run in one transaction (db_migrate). A new schema version is
+ * one appended step, e.g.
+ *	{ "host keys", "ALTER TABLE students ADD COLUMN host_keys TEXT;" },
+ * and DB_SCHEMA_VERSION bumped (the assert below holds the two together); a shipped step
+ * is never edited.
  *
  * The history tables are kept by triggers rather than by the C code so that every way an
  * allocation disappears, including ON DELETE CASCADE from students, frees its index and
  * endpoint with the same counter.
  */
-static const char *const db_migrations[] = {
-	/* 1: the first schema */
+static const struct {
+	const char *what;
+	const char *sql;
+} db_migrations[] = {
+	{ "the first schema",
 	"CREATE TABLE students ("
 	"  id TEXT PRIMARY KEY,"
 	"  class TEXT NOT NULL,"
@@ -97,7 +104,7 @@ static const char *const db_migrations[] = {
 	"            (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'freed_seq'))"
 	"    ON CONFLICT(public_ip, public_port) DO UPDATE"
 	"    SET student = NULL, freed_seq = excluded.freed_seq;"
-	"END;",
+	"END;" },
 };
 
 _Static_assert(sizeof(db_migrations) / sizeof(db_migrations[0]) == DB_SCHEMA_VERSION,
@@ -119,6 +126,7 @@ enum db_stmt {
 	ST_ALLOC_SET_STATE,
 	ST_ALLOC_SET_BASE,
 	ST_ALLOC_DELETE,
+	ST_ROSTER_LIST,
 	ST_HIST_INDEXES,
 	ST_HIST_ENDPOINTS,
 	ST_AUDIT_ADD,
@@ -127,6 +135,7 @@ enum db_stmt {
 };
 
 #define STUDENT_COLS "id, class, name, email, keys, generation, created_at, updated_at"
+#define STUDENT_NCOLS 8
 #define ALLOC_COLS   "a.student, a.idx, a.mac, a.ip, a.public_ip, a.public_port, a.domain, " \
 		     "a.overlay_vol, a.seed_vol, a.base_image, a.state"
 #define AUDIT_COLS   "seq, at, actor_uid, action, student, public_ip, public_port, detail"
@@ -175,6 +184,11 @@ static const struct {
 		"set allocation base image" },
 	[ST_ALLOC_DELETE] = {
 		"DELETE FROM allocations WHERE student = ?1", "delete allocation" },
+	[ST_ROSTER_LIST] = {
+		"SELECT s.id, s.class, s.name, s.email, s.keys, s.generation, s.created_at,"
+		" s.updated_at, " ALLOC_COLS " FROM students s LEFT JOIN allocations a"
+		" ON a.student = s.id WHERE ?1 IS NULL OR s.class = ?1 ORDER BY s.id",
+		"list students with their allocations" },
 	[ST_HIST_INDEXES] = {
 		"SELECT idx, student, freed_seq FROM index_history ORDER BY idx",
 		"read index history" },
@@ -350,6 +364,58 @@ static int db_grow(void **v, size_t *cap, size_t n, size_t sz)
 	return 0;
 }
 
+/* How one kind of row is read into an element and a list of them freed (db_list). */
+struct db_rows {
+	size_t size;                                          /* bytes of one element */
+	int (*read)(struct db *db, sqlite3_stmt *st, void *elem);  /* frees a partial one */
+	void (*free)(void *v, size_t n);
+};
+
+/* Steps statement ID (prepared and bound: ST) to its end, each row read by K into a
+ * growing array: *OUT and *N, or -errno and nothing. */
+static int db_list(struct db *db, enum db_stmt id, sqlite3_stmt *st, const struct db_rows *k,
+		   void **out, size_t *n)
+{
+	void *v = NULL;
+	size_t cap = 0, len = 0;
+	int rc, ret;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((ret = db_grow(&v, &cap, len, k->size)) < 0 ||
+		    (ret = k->read(db, st, (char *)v + len * k->size)) < 0)
+			goto fail;
+		len++;
+	}
+	if (rc != SQLITE_DONE) {
+		ret = db_error(db, rc, db_stmts[id].what);
+		goto fail;
+	}
+	*out = v;
+	*n = len;
+	return 0;
+fail:
+	k->free(v, len);
+	return ret;
+}
+
+/* A list statement ID with its one text parameter KEY (and an integer LIMIT when the
+ * statement has a second parameter, else ignored). */
+static int db_list_by(struct db *db, enum db_stmt id, const char *key, int64_t limit,
+		      bool with_limit, const struct db_rows *k, void **out, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	int ret;
+
+	*out = NULL;
+	*n = 0;
+	if ((ret = db_prep(db, id, &st)) == 0 &&
+	    (ret = with_limit ? db_bind(db, st, id, "ti", key, limit)
+			      : db_bind(db, st, id, "t", key)) == 0)
+		ret = db_list(db, id, st, k, out, n);
+	db_done(st);
+	return ret;
+}
+
 static int db_exec(struct db *db, const char *sql, const char *what)
 {
 	char *msg = NULL;
@@ -421,10 +487,11 @@ static int db_migrate(struct db *db)
 		goto out;
 	}
 	for (v = (int)have; v < DB_SCHEMA_VERSION; v++) {
-		char what[48];
+		char what[96];
 
-		snprintf(what, sizeof(what), "migrate schema %d to %d", v, v + 1);
-		if ((ret = db_exec(db, db_migrations[v], what)) < 0)
+		snprintf(what, sizeof(what), "migrate schema %d to %d (%s)", v, v + 1,
+			 db_migrations[v].what);
+		if ((ret = db_exec(db, db_migrations[v].sql, what)) < 0)
 			goto out;
 		/* PRAGMA takes no parameters; the value is our own constant. */
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
@@ -665,35 +732,26 @@ out:
 	return ret;
 }
 
+static int db_read_student(struct db *db, sqlite3_stmt *st, void *elem)
+{
+	return db_row_student(st, elem);
+}
+
+static void db_free_students(void *v, size_t n)
+{
+	db_student_list_free(v, n);
+}
+
+static const struct db_rows db_students = {
+	sizeof(struct db_student), db_read_student, db_free_students,
+};
+
 int db_student_list(struct db *db, const char *class, struct db_student **out, size_t *n)
 {
-	struct db_student *v = NULL;
-	sqlite3_stmt *st = NULL;
-	size_t cap = 0, len = 0;
-	int rc, ret;
+	void *v;
+	int ret = db_list_by(db, ST_STUDENT_LIST, class, 0, false, &db_students, &v, n);
 
-	*out = NULL;
-	*n = 0;
-	if ((ret = db_prep(db, ST_STUDENT_LIST, &st)) < 0 ||
-	    (ret = db_bind(db, st, ST_STUDENT_LIST, "t", class)) < 0)
-		goto out;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((ret = db_grow((void **)&v, &cap, len, sizeof(*v))) < 0 ||
-		    (ret = db_row_student(st, &v[len])) < 0)
-			goto out;
-		len++;
-	}
-	if (rc != SQLITE_DONE) {
-		ret = db_error(db, rc, db_stmts[ST_STUDENT_LIST].what);
-		goto out;
-	}
 	*out = v;
-	*n = len;
-	v = NULL;
-	ret = 0;
-out:
-	db_done(st);
-	db_student_list_free(v, len);
 	return ret;
 }
 
@@ -797,24 +855,25 @@ void db_alloc_list_free(struct db_alloc *v, size_t n)
 	free(v);
 }
 
-static int db_row_alloc(struct db *db, sqlite3_stmt *st, struct db_alloc *a)
+/* The ALLOC_COLS starting at column B. */
+static int db_row_alloc_at(struct db *db, sqlite3_stmt *st, int b, struct db_alloc *a)
 {
 	const char *state;
 	int ret;
 
 	memset(a, 0, sizeof(*a));
-	if ((ret = db_col_text(st, 0, &a->student)) < 0 ||
-	    (ret = db_col_text(st, 2, &a->mac)) < 0 ||
-	    (ret = db_col_text(st, 3, &a->ip)) < 0 ||
-	    (ret = db_col_text(st, 4, &a->public_ip)) < 0 ||
-	    (ret = db_col_text(st, 6, &a->domain)) < 0 ||
-	    (ret = db_col_text(st, 7, &a->overlay_vol)) < 0 ||
-	    (ret = db_col_text(st, 8, &a->seed_vol)) < 0 ||
-	    (ret = db_col_text(st, 9, &a->base_image)) < 0)
+	if ((ret = db_col_text(st, b + 0, &a->student)) < 0 ||
+	    (ret = db_col_text(st, b + 2, &a->mac)) < 0 ||
+	    (ret = db_col_text(st, b + 3, &a->ip)) < 0 ||
+	    (ret = db_col_text(st, b + 4, &a->public_ip)) < 0 ||
+	    (ret = db_col_text(st, b + 6, &a->domain)) < 0 ||
+	    (ret = db_col_text(st, b + 7, &a->overlay_vol)) < 0 ||
+	    (ret = db_col_text(st, b + 8, &a->seed_vol)) < 0 ||
+	    (ret = db_col_text(st, b + 9, &a->base_image)) < 0)
 		goto out;
-	a->idx = (uint32_t)sqlite3_column_int64(st, 1);
-	a->public_port = (uint16_t)sqlite3_column_int64(st, 5);
-	state = (const char *)sqlite3_column_text(st, 10);
+	a->idx = (uint32_t)sqlite3_column_int64(st, b + 1);
+	a->public_port = (uint16_t)sqlite3_column_int64(st, b + 5);
+	state = (const char *)sqlite3_column_text(st, b + 10);
 	if ((ret = db_alloc_state_parse(state, &a->state)) < 0) {
 		/* The CHECK constraint makes this a damaged file, not bad input. */
 		log_warnx("%s: allocation of %s has unknown state '%s'", db->path,
@@ -825,6 +884,11 @@ out:
 	if (ret < 0)
 		db_alloc_free(a);
 	return ret;
+}
+
+static int db_row_alloc(struct db *db, sqlite3_stmt *st, struct db_alloc *a)
+{
+	return db_row_alloc_at(db, st, 0, a);
 }
 
 int db_alloc_insert(struct db *db, const struct db_alloc *a)
@@ -867,35 +931,26 @@ out:
 	return ret;
 }
 
+static int db_read_alloc(struct db *db, sqlite3_stmt *st, void *elem)
+{
+	return db_row_alloc(db, st, elem);
+}
+
+static void db_free_allocs(void *v, size_t n)
+{
+	db_alloc_list_free(v, n);
+}
+
+static const struct db_rows db_allocs = {
+	sizeof(struct db_alloc), db_read_alloc, db_free_allocs,
+};
+
 int db_alloc_list(struct db *db, const char *class, struct db_alloc **out, size_t *n)
 {
-	struct db_alloc *v = NULL;
-	sqlite3_stmt *st = NULL;
-	size_t cap = 0, len = 0;
-	int rc, ret;
+	void *v;
+	int ret = db_list_by(db, ST_ALLOC_LIST, class, 0, false, &db_allocs, &v, n);
 
-	*out = NULL;
-	*n = 0;
-	if ((ret = db_prep(db, ST_ALLOC_LIST, &st)) < 0 ||
-	    (ret = db_bind(db, st, ST_ALLOC_LIST, "t", class)) < 0)
-		goto out;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((ret = db_grow((void **)&v, &cap, len, sizeof(*v))) < 0 ||
-		    (ret = db_row_alloc(db, st, &v[len])) < 0)
-			goto out;
-		len++;
-	}
-	if (rc != SQLITE_DONE) {
-		ret = db_error(db, rc, db_stmts[ST_ALLOC_LIST].what);
-		goto out;
-	}
 	*out = v;
-	*n = len;
-	v = NULL;
-	ret = 0;
-out:
-	db_done(st);
-	db_alloc_list_free(v, len);
 	return ret;
 }
 
@@ -917,6 +972,71 @@ int db_alloc_delete(struct db *db, const char *student)
 {
 	/* The allocations_freed trigger marks the index and endpoint freed. */
 	return db_by_key(db, ST_ALLOC_DELETE, student, NULL);
+}
+
+/* ---- the roster: students with their allocations ---- */
+
+/* Column I's text as SQLite holds it (no copy), or NULL. */
+static char *db_col_borrow(sqlite3_stmt *st, int i)
+{
+	return (char *)sqlite3_column_text(st, i);
+}
+
+/* ROW from the current result row of ST_ROSTER_LIST, every string borrowed. */
+static int db_row_roster(struct db *db, sqlite3_stmt *st, struct db_roster_row *r)
+{
+	const int b = STUDENT_NCOLS;
+	const char *state;
+
+	memset(r, 0, sizeof(*r));
+	r->s = (struct db_student){
+		.id = db_col_borrow(st, 0), .class = db_col_borrow(st, 1),
+		.name = db_col_borrow(st, 2), .email = db_col_borrow(st, 3),
+		.keys = db_col_borrow(st, 4), .generation = sqlite3_column_int64(st, 5),
+		.created_at = sqlite3_column_int64(st, 6), .updated_at = sqlite3_column_int64(st, 7),
+	};
+	if (!r->s.id || !r->s.class || !r->s.name || !r->s.keys)
+		return -ENOMEM;
+	/* LEFT JOIN: a student without an allocation has NULLs there. */
+	if (sqlite3_column_type(st, b) == SQLITE_NULL)
+		return 0;
+	r->a = (struct db_alloc){
+		.student = db_col_borrow(st, b), .idx = (uint32_t)sqlite3_column_int64(st, b + 1),
+		.mac = db_col_borrow(st, b + 2), .ip = db_col_borrow(st, b + 3),
+		.public_ip = db_col_borrow(st, b + 4),
+		.public_port = (uint16_t)sqlite3_column_int64(st, b + 5),
+		.domain = db_col_borrow(st, b + 6), .overlay_vol = db_col_borrow(st, b + 7),
+		.seed_vol = db_col_borrow(st, b + 8), .base_image = db_col_borrow(st, b + 9),
+	};
+	state = (const char *)sqlite3_column_text(st, b + 10);
+	if (!r->a.student || !r->a.mac || !r->a.ip || !r->a.public_ip || !r->a.domain ||
+	    !r->a.overlay_vol || !r->a.seed_vol || !r->a.base_image)
+		return -ENOMEM;
+	if (db_alloc_state_parse(state, &r->a.state) < 0) {
+		log_warnx("%s: allocation of %s has unknown state '%s'", db->path, r->a.student,
+			  state ? state : "NULL");
+		return -EIO;
+	}
+	return 0;
+}
+
+int db_roster_each(struct db *db, const char *class, db_roster_fn fn, void *arg)
+{
+	struct db_roster_row row;
+	sqlite3_stmt *st = NULL;
+	int rc, ret;
+
+	if ((ret = db_prep(db, ST_ROSTER_LIST, &st)) < 0 ||
+	    (ret = db_bind(db, st, ST_ROSTER_LIST, "t", class)) < 0)
+		goto out;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((ret = db_row_roster(db, st, &row)) < 0 || (ret = fn(&row, arg)) != 0)
+			goto out;
+	}
+	ret = rc == SQLITE_DONE ? 0 : db_error(db, rc, db_stmts[ST_ROSTER_LIST].what);
+out:
+	db_done(st);
+	return ret;
 }
 
 /* ---- history ---- */
@@ -1024,39 +1144,29 @@ static int db_row_audit(sqlite3_stmt *st, struct db_audit *e)
 	return 0;
 }
 
+static int db_read_audit(struct db *db, sqlite3_stmt *st, void *elem)
+{
+	return db_row_audit(st, elem);
+}
+
+static void db_free_audits(void *v, size_t n)
+{
+	db_audit_list_free(v, n);
+}
+
+static const struct db_rows db_audits = {
+	sizeof(struct db_audit), db_read_audit, db_free_audits,
+};
+
 int db_audit_list(struct db *db, const char *student, size_t limit,
 		  struct db_audit **out, size_t *n)
 {
-	struct db_audit *v = NULL;
-	sqlite3_stmt *st = NULL;
-	size_t cap = 0, len = 0;
-	int rc, ret;
-
-	*out = NULL;
-	*n = 0;
-	if ((ret = db_prep(db, ST_AUDIT_LIST, &st)) < 0)
-		goto out;
+	void *v;
 	/* LIMIT -1 is SQLite's "no limit". */
-	ret = db_bind(db, st, ST_AUDIT_LIST, "ti", student,
-		      limit && limit <= (uint64_t)INT64_MAX ? (int64_t)limit : (int64_t)-1);
-	if (ret < 0)
-		goto out;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((ret = db_grow((void **)&v, &cap, len, sizeof(*v))) < 0 ||
-		    (ret = db_row_audit(st, &v[len])) < 0)
-			goto out;
-		len++;
-	}
-	if (rc != SQLITE_DONE) {
-		ret = db_error(db, rc, db_stmts[ST_AUDIT_LIST].what);
-		goto out;
-	}
+	int ret = db_list_by(db, ST_AUDIT_LIST, student,
+			     limit && limit <= (uint64_t)INT64_MAX ? (int64_t)limit : (int64_t)-1,
+			     true, &db_audits, &v, n);
+
 	*out = v;
-	*n = len;
-	v = NULL;
-	ret = 0;
-out:
-	db_done(st);
-	db_audit_list_free(v, len);
 	return ret;
 }

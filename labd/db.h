@@ -116,6 +116,18 @@ int db_alloc_set_base(struct db *db, const char *student, const char *base_image
  * one increasing counter (both get the same freed_seq). */
 int db_alloc_delete(struct db *db, const char *student);
 
+/* A student with their allocation: one row of the roster as list and sheet show it. */
+struct db_roster_row {
+	struct db_student s;
+	struct db_alloc a;      /* all zero (a.student NULL) when the student has none */
+};
+/* Calls FN for every student of CLASS (NULL: every class), ordered by id, each with
+ * their allocation: one statement, whatever the class size. ROW's strings are SQLite's
+ * own, valid during the call only (nothing is copied: list and sheet write them out as
+ * they go). A non-zero return of FN stops the walk and is returned; else 0 or -errno. */
+typedef int (*db_roster_fn)(const struct db_roster_row *row, void *arg);
+int db_roster_each(struct db *db, const char *class, db_roster_fn fn, void *arg);
+
 /*
  * History for the allocator: every index / endpoint ever allocated, ordered by idx /
  * (public_ip, public_port). STUDENT is the holder, or NULL when free; FREED_SEQ is 0

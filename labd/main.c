@@ -2,6 +2,8 @@
  * labd: owns the class (roster, allocations, VMs). libvirt's default event loop is its
  * main loop: the control socket, signals (signalfd), finished tasks and timers are all
  * handles on it. Slow libvirt calls of bulk work run in a few worker threads (jobs.c).
+ * This file makes struct labd, wires the modules together (labd/labd.h says how calls
+ * go between them) and runs the loop.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -10,123 +12,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <arpa/inet.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
 #include "common/fsutil.h"
 #include "common/log.h"
+#include "common/sock.h"
+#include "labd/control.h"
 #include "labd/labd.h"
+#include "labd/reconcile.h"
+#include "labd/virt.h"
 
 #define VIRT_RETRY_MS 2000
 
-long long labd_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void labd_name_domain(const char *student, char *buf, size_t len)
-{
-	snprintf(buf, len, "vlab-%s", student);
-}
-
-void labd_name_overlay(const char *student, char *buf, size_t len)
-{
-	snprintf(buf, len, "vlab-%s.qcow2", student);
-}
-
-void labd_name_seed(const char *student, char *buf, size_t len)
-{
-	snprintf(buf, len, "vlab-%s-seed.iso", student);
-}
-
-struct vm *labd_vm(struct labd *l, const char *student, bool create)
-{
-	size_t i;
-
-	for (i = 0; i < l->n_vms; i++)
-		if (strcmp(l->vms[i].student, student) == 0)
-			return &l->vms[i];
-	if (!create)
-		return NULL;
-	if (l->n_vms == l->cap_vms) {
-		size_t cap = l->cap_vms ? l->cap_vms * 2 : 64;
-		struct vm *grown = realloc(l->vms, cap * sizeof(*grown));
-
-		if (!grown)
-			return NULL;
-		l->vms = grown;
-		l->cap_vms = cap;
-	}
-	memset(&l->vms[l->n_vms], 0, sizeof(l->vms[0]));
-	snprintf(l->vms[l->n_vms].student, sizeof(l->vms[0].student), "%s", student);
-	return &l->vms[l->n_vms++];
-}
-
-void labd_vm_forget(struct labd *l, const char *student)
-{
-	size_t i;
-
-	for (i = 0; i < l->n_vms; i++) {
-		if (strcmp(l->vms[i].student, student) != 0)
-			continue;
-		l->vms[i] = l->vms[--l->n_vms];
-		return;
-	}
-}
-
-static int pools_index_cb(uint32_t idx, const char *student, int64_t seq, void *arg)
-{
-	struct alloc_index *p = arg;
-
-	return student ? alloc_index_hold(p, idx) : alloc_index_release(p, idx, seq);
-}
-
-static int pools_endpoint_cb(const char *ip, uint16_t port, const char *student, int64_t seq,
-			     void *arg)
-{
-	struct alloc_endpoint_pool *p = arg;
-	struct alloc_endpoint ep = { .port = port };
-
-	if (inet_pton(AF_INET, ip, &ep.addr) != 1)
-		return 0;
-	/* An endpoint outside today's configured ranges is simply not offered again. */
-	if (student)
-		alloc_endpoint_hold(p, ep);
-	else
-		alloc_endpoint_release(p, ep, seq);
-	return 0;
-}
-
-int labd_pools_load(struct labd *l)
-{
-	struct alloc_index *ip = NULL;
-	struct alloc_endpoint_pool *ep = NULL;
-	int ret;
-
-	if ((ret = alloc_index_new(&l->conf, 0, &ip)) < 0 ||
-	    (ret = alloc_endpoint_new(&l->conf, &ep)) < 0)
-		goto fail;
-	if ((ret = db_history_indexes(l->db, pools_index_cb, ip)) < 0 ||
-	    (ret = db_history_endpoints(l->db, pools_endpoint_cb, ep)) < 0)
-		goto fail;
-	alloc_index_free(l->ipool);
-	alloc_endpoint_pool_free(l->epool);
-	l->ipool = ip;
-	l->epool = ep;
-	return 0;
-fail:
-	log_warnx("allocation pools: cannot load them from the database (%s)", strerror(-ret));
-	alloc_index_free(ip);
-	alloc_endpoint_pool_free(ep);
-	return ret;
-}
+/* The loop's handles, besides the modules' own. */
+struct labd_loop {
+	int sfd, swatch, jwatch;
+};
 
 /* Base images: every class's current one must be usable, and every base an overlay still
  * uses must exist (a replaced base stays in use until each student's next reset). */
@@ -198,11 +102,28 @@ static int check_bases_unused(struct labd *l)
 	return ret;
 }
 
-static struct labd *g_labd;
-
 static void on_lifecycle(const char *domain, int event, int detail, void *arg)
 {
 	reconcile_event(arg, domain, event, detail);
+}
+
+static void walk_retry_cb(int timer, void *opaque)
+{
+	struct labd *l = opaque;
+
+	virEventRemoveTimeout(timer);
+	l->walk_timer = -1;
+	reconcile_start(l, NULL);
+}
+
+/* A walk that failed (libvirt answered nothing usable) is tried again shortly: until
+ * one comes back, the view reads "unknown". */
+static void walk_done(struct labd *l, int result)
+{
+	if (result >= 0 || l->walk_timer >= 0 || !l->running)
+		return;
+	log_warnx("reconcile: incomplete; trying again in %d s", VIRT_RETRY_MS / 1000);
+	l->walk_timer = virEventAddTimeout(VIRT_RETRY_MS, walk_retry_cb, l, NULL);
 }
 
 static void virt_retry_cb(int timer, void *opaque)
@@ -217,7 +138,7 @@ static void virt_retry_cb(int timer, void *opaque)
 	l->virt_timer = -1;
 	log_info("libvirt: reconnected");
 	virt_pool_ensure(l->virt);
-	reconcile_run(l);
+	reconcile_start(l, walk_done);
 }
 
 static void on_virt_closed(void *arg)
@@ -226,6 +147,7 @@ static void on_virt_closed(void *arg)
 
 	log_warnx("libvirt connection closed (libvirtd restarted?): reconnecting every %d s",
 		  VIRT_RETRY_MS / 1000);
+	l->view.synced = false;
 	if (l->virt_timer < 0)
 		l->virt_timer = virEventAddTimeout(VIRT_RETRY_MS, virt_retry_cb, l, NULL);
 }
@@ -249,10 +171,10 @@ static void signal_cb(int watch, int fd, int events, void *opaque)
 			break;
 		case SIGHUP:
 			log_info("SIGHUP: reconnecting to netd and resyncing");
-			if (l->netd_fd >= 0)
-				netd_link_sync(l);
+			if (netd_link_connected(l->netd_link))
+				netd_link_sync(l->netd_link);
 			else
-				netd_link_start(l);
+				netd_link_start(l->netd_link);
 			break;
 		}
 	}
@@ -268,7 +190,8 @@ static void usage(FILE *f)
 		"      --check-config validate the configuration and exit\n");
 }
 
-int main(int argc, char **argv)
+/* The command line and the config into L. 0 to go on, else the exit status (-1: 0). */
+static int labd_options(int argc, char **argv, struct labd *l)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -280,11 +203,8 @@ int main(int argc, char **argv)
 	};
 	const char *path = CONF_DEFAULT_PATH;
 	bool fg = false, check_only = false;
-	int level = LOG_LVL_INFO, opt, ret, sfd = -1, swatch = -1, jwatch = -1;
-	struct labd l = { .lfd = -1, .lwatch = -1, .netd_fd = -1, .netd_timer = -1,
-			  .virt_timer = -1, .gid = (gid_t)-1 };
+	int level = LOG_LVL_INFO, opt;
 	char err[1024];
-	sigset_t mask;
 
 	while ((opt = getopt_long(argc, argv, "c:dvh", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -292,7 +212,7 @@ int main(int argc, char **argv)
 		case 'd': fg = true; break;
 		case 'v': level = LOG_LVL_DEBUG; break;
 		case 'C': check_only = true; break;
-		case 'h': usage(stdout); return 0;
+		case 'h': usage(stdout); return -1;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -300,93 +220,129 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (conf_load(path, &l.conf, err, sizeof(err)) < 0) {
+	if (conf_load(path, &l->conf, err, sizeof(err)) < 0) {
 		fprintf(stderr, "labd: %s\n", err);
 		return 2;
 	}
 	if (check_only) {
 		printf("%s: OK\n", path);
-		conf_free(&l.conf);
-		return 0;
+		conf_free(&l->conf);
+		return -1;
 	}
 	log_init("labd", fg, level);
-	g_labd = &l;
-	if (l.conf.socket_group && sock_group_gid(l.conf.socket_group, &l.gid) < 0) {
+	if (l->conf.socket_group && sock_group_gid(l->conf.socket_group, &l->gid) < 0) {
 		fprintf(stderr, "labd: %s: socket_group '%s' does not exist (create it with groupadd, "
-			"or remove the setting)\n", path, l.conf.socket_group);
-		conf_free(&l.conf);
+			"or remove the setting)\n", path, l->conf.socket_group);
+		conf_free(&l->conf);
 		return 2;
 	}
-	if ((ret = fs_mkdir_p(l.conf.state_dir, 0755)) < 0 ||
-	    (ret = fs_mkdir_p(l.conf.console_dir, 0755)) < 0 || (ret = fs_mkdir_p(l.conf.run_dir, 0755)) < 0) {
-		errno = -ret;
-		fatal("creating %s, %s and %s", l.conf.state_dir, l.conf.console_dir, l.conf.run_dir);
-	}
-	l.started = time(NULL);
-	l.running = true;
+	return 0;
+}
 
-	/* Block the signals before any thread exists, so workers inherit the mask. */
+/* The signals labd takes through a signalfd; blocked before any thread exists, so that
+ * workers inherit the mask. */
+static int labd_signals(void)
+{
+	sigset_t mask;
+	int sfd;
+
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
-
-	if ((ret = db_open(l.conf.database, &l.db)) < 0)
-		fatalx("database %s: cannot open it (%s)", l.conf.database, strerror(-ret));
-	if (check_bases(&l) < 0)
-		fatalx("refusing to start: fix the base images above");
-	if (labd_pools_load(&l) < 0)
-		fatalx("allocation state in %s is unusable", l.conf.database);
-	if ((ret = virt_open(&l.conf, on_lifecycle, on_virt_closed, &l, &l.virt)) < 0)
-		fatalx("libvirt at %s: cannot connect (is libvirtd running?)", l.conf.libvirt_uri);
-	if (check_bases_unused(&l) < 0)
-		fatalx("refusing to start: fix the base images above");
-	if ((ret = virt_pool_ensure(l.virt)) < 0)
-		fatalx("storage pool %s at %s: cannot set it up", l.conf.pool_name, l.conf.pool_dir);
-	if ((ret = jobs_start(l.conf.parallel, &l.jobs)) < 0)
-		fatalx("cannot start worker threads");
-	jwatch = virEventAddHandle(jobs_fd(l.jobs), VIR_EVENT_HANDLE_READABLE, jobs_cb, &l, NULL);
 	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (sfd < 0)
 		fatal("signalfd");
-	swatch = virEventAddHandle(sfd, VIR_EVENT_HANDLE_READABLE, signal_cb, &l, NULL);
+	return sfd;
+}
 
-	if (reconcile_run(&l) < 0)
-		log_warnx("reconcile: incomplete; it runs again at the next start");
-	if ((ret = control_listen(&l)) < 0) {
+/* Everything before the loop; any failure ends labd with a message that says what to fix. */
+static void labd_start(struct labd *l, struct labd_loop *lp)
+{
+	int ret;
+
+	if ((ret = fs_mkdir_p(l->conf.state_dir, 0755)) < 0 ||
+	    (ret = fs_mkdir_p(l->conf.console_dir, 0755)) < 0 ||
+	    (ret = fs_mkdir_p(l->conf.run_dir, 0755)) < 0) {
 		errno = -ret;
-		fatal("control socket %s", l.conf.labd_socket);
+		fatal("creating %s, %s and %s", l->conf.state_dir, l->conf.console_dir,
+		      l->conf.run_dir);
 	}
-	netd_link_start(&l);
-	log_info("labd %s ready on %s (%zu classes, libvirt %s)", LABD_VERSION, l.conf.labd_socket,
-		 l.conf.n_classes, l.conf.libvirt_uri);
+	l->started = time(NULL);
+	l->running = true;
+	lp->sfd = labd_signals();
+	if ((ret = db_open(l->conf.database, &l->db)) < 0)
+		fatalx("database %s: cannot open it (%s)", l->conf.database, strerror(-ret));
+	if (check_bases(l) < 0)
+		fatalx("refusing to start: fix the base images above");
+	if (pools_load(&l->pools, &l->conf, l->db) < 0)
+		fatalx("allocation state in %s is unusable", l->conf.database);
+	if (virt_open(&l->conf, on_lifecycle, on_virt_closed, l, &l->virt) < 0)
+		fatalx("libvirt at %s: cannot connect (is libvirtd running?)", l->conf.libvirt_uri);
+	virt_host(l->virt, &l->host);
+	if (check_bases_unused(l) < 0)
+		fatalx("refusing to start: fix the base images above");
+	if (virt_pool_ensure(l->virt) < 0)
+		fatalx("storage pool %s at %s: cannot set it up", l->conf.pool_name, l->conf.pool_dir);
+	if (jobs_start(l->conf.parallel, &l->jobs) < 0)
+		fatalx("cannot start worker threads");
+	if (netd_link_new(&l->conf, l->db, &l->netd_link) < 0)
+		fatalx("out of memory");
+	netd_link_api(l->netd_link, &l->netd);
+	lp->jwatch = virEventAddHandle(jobs_fd(l->jobs), VIR_EVENT_HANDLE_READABLE, jobs_cb, l,
+				       NULL);
+	lp->swatch = virEventAddHandle(lp->sfd, VIR_EVENT_HANDLE_READABLE, signal_cb, l, NULL);
+	if (reconcile_run(l) < 0)
+		walk_done(l, -EIO);
+	if ((ret = control_open(l, &l->control)) < 0) {
+		errno = -ret;
+		fatal("control socket %s", l->conf.labd_socket);
+	}
+	netd_link_start(l->netd_link);
+	log_info("labd %s ready on %s (%zu classes, libvirt %s)", LABD_VERSION,
+		 l->conf.labd_socket, l->conf.n_classes, l->conf.libvirt_uri);
+}
 
+static void labd_stop(struct labd *l, struct labd_loop *lp)
+{
+	control_close(l->control);
+	jobs_stop(l->jobs);     /* tasks being run finish; their results are recorded */
+	if (lp->jwatch >= 0)
+		virEventRemoveHandle(lp->jwatch);
+	if (lp->swatch >= 0)
+		virEventRemoveHandle(lp->swatch);
+	if (lp->sfd >= 0)
+		close(lp->sfd);
+	if (l->walk_timer >= 0)
+		virEventRemoveTimeout(l->walk_timer);
+	if (l->virt_timer >= 0)
+		virEventRemoveTimeout(l->virt_timer);
+	netd_link_free(l->netd_link);
+	virt_close(l->virt);
+	pools_free(&l->pools);
+	vmview_clear(&l->view);
+	db_close(l->db);
+	free(l->bases);
+	conf_free(&l->conf);
+}
+
+int main(int argc, char **argv)
+{
+	struct labd l = { .gid = (gid_t)-1, .virt_timer = -1, .walk_timer = -1 };
+	struct labd_loop lp = { .sfd = -1, .swatch = -1, .jwatch = -1 };
+	int ret = labd_options(argc, argv, &l);
+
+	if (ret != 0)
+		return ret < 0 ? 0 : ret;
+	labd_start(&l, &lp);
 	while (l.running) {
 		if (virEventRunDefaultImpl() < 0) {
 			log_warnx("event loop: %s", virGetLastErrorMessage());
 			break;
 		}
 	}
-
-	control_close_all(&l);
-	jobs_stop(l.jobs);     /* tasks being run finish; their results are recorded */
-	if (jwatch >= 0)
-		virEventRemoveHandle(jwatch);
-	if (swatch >= 0)
-		virEventRemoveHandle(swatch);
-	if (sfd >= 0)
-		close(sfd);
-	if (l.netd_fd >= 0)
-		close(l.netd_fd);
-	linebuf_free(&l.netd_in);
-	virt_close(l.virt);
-	alloc_index_free(l.ipool);
-	alloc_endpoint_pool_free(l.epool);
-	db_close(l.db);
-	free(l.bases);
-	free(l.vms);
-	conf_free(&l.conf);
+	labd_stop(&l, &lp);
 	return 0;
 }

@@ -1,9 +1,4 @@
-/*
- * labd's link to netd: a full sync on start and on every reconnect, then one put or del
- * per change. netd answers in milliseconds, so requests are synchronous with a timeout.
- * If netd is down labd keeps working: the link is retried every few seconds and the
- * first successful connect resyncs everything from the database.
- */
+/* labd's link to netd (labd/netd.h). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -17,25 +12,36 @@
 #include "common/addr.h"
 #include "common/log.h"
 #include "common/mapping.h"
-#include "labd/labd.h"
+#include "common/proto.h"
+#include "common/sock.h"
+#include "labd/netd.h"
 
 #define NETD_RETRY_MS 2000
 #define NETD_TIMEOUT_S 10
 
-static void netd_link_drop(struct labd *l, const char *why);
+struct netd_link {
+	const struct lab_conf *conf;
+	struct db *db;
+	int fd;                       /* -1 while not connected */
+	struct linebuf in;
+	/* Watches the idle link for netd going away (calls are synchronous, so between
+	 * them nothing is due): a restarted netd is then resynced within NETD_RETRY_MS
+	 * instead of at labd's next change. */
+	int watch;
+	int timer;                    /* the reconnect timer, -1 if none */
+	bool synced;
+	bool closing;                 /* no more retries */
+};
 
-/* Watches the idle link for netd going away (calls are synchronous, so between them
- * nothing is due): a restarted netd is then resynced within NETD_RETRY_MS instead of
- * at labd's next change. One labd per process, so a static is enough. */
-static int netd_watch = -1;
+static void netd_link_drop(struct netd_link *l, const char *why);
 
 static void netd_watch_cb(int watch, int fd, int events, void *opaque)
 {
-	struct labd *l = opaque;
+	struct netd_link *l = opaque;
 	char buf[512];
 	ssize_t n;
 
-	if (fd != l->netd_fd)
+	if (fd != l->fd)
 		return;
 	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 	if (n > 0) {
@@ -50,48 +56,49 @@ static void netd_watch_cb(int watch, int fd, int events, void *opaque)
 
 static void netd_retry_cb(int timer, void *opaque)
 {
-	struct labd *l = opaque;
+	struct netd_link *l = opaque;
 
 	virEventRemoveTimeout(timer);
-	l->netd_timer = -1;
+	l->timer = -1;
 	netd_link_start(l);
 }
 
-static void netd_schedule_retry(struct labd *l)
+static void netd_schedule_retry(struct netd_link *l)
 {
-	if (l->netd_timer >= 0 || !l->running)
+	if (l->timer >= 0 || l->closing)
 		return;
-	l->netd_timer = virEventAddTimeout(NETD_RETRY_MS, netd_retry_cb, l, NULL);
+	l->timer = virEventAddTimeout(NETD_RETRY_MS, netd_retry_cb, l, NULL);
 }
 
-static void netd_link_drop(struct labd *l, const char *why)
+static void netd_link_drop(struct netd_link *l, const char *why)
 {
-	if (netd_watch >= 0) {
-		virEventRemoveHandle(netd_watch);
-		netd_watch = -1;
+	if (l->watch >= 0) {
+		virEventRemoveHandle(l->watch);
+		l->watch = -1;
 	}
-	if (l->netd_fd >= 0) {
-		log_warnx("netd link lost (%s): retrying every %d s; changes are resent then",
-			  why, NETD_RETRY_MS / 1000);
-		close(l->netd_fd);
-		l->netd_fd = -1;
+	if (l->fd >= 0) {
+		if (!l->closing)
+			log_warnx("netd link lost (%s): retrying every %d s; changes are resent "
+				  "then", why, NETD_RETRY_MS / 1000);
+		close(l->fd);
+		l->fd = -1;
 	}
-	l->netd_synced = false;
-	linebuf_free(&l->netd_in);
+	l->synced = false;
+	linebuf_free(&l->in);
 	netd_schedule_retry(l);
 }
 
 /* One request, one reply. 0, or -errno (link trouble: dropped) / -EINVAL (refused). */
-static int netd_call(struct labd *l, json_object *req, json_object **reply_out)
+static int netd_call(struct netd_link *l, json_object *req, json_object **reply_out)
 {
 	json_object *reply = NULL, *ok, *err, *msg;
 	int ret;
 
-	if (l->netd_fd < 0)
+	if (l->fd < 0)
 		return -ENOTCONN;
-	ret = proto_send(l->netd_fd, req);
+	ret = proto_send(l->fd, req);
 	if (ret == 0)
-		ret = proto_wait_reply(l->netd_fd, &l->netd_in, &reply, NULL, NULL);
+		ret = proto_wait_reply(l->fd, &l->in, &reply, NULL, NULL);
 	if (ret < 0) {
 		netd_link_drop(l, strerror(-ret));
 		return ret;
@@ -121,14 +128,14 @@ static int mapping_from_alloc(const struct db_alloc *a, struct mapping *m)
 	if (addr_parse_mac(a->mac, m->mac) < 0 || addr_parse_ipv4(a->ip, &m->ip) < 0 ||
 	    addr_parse_ipv4(a->public_ip, &m->public_ip) < 0)
 		return -EINVAL;
-	m->vm_port = LABD_SSH_PORT;
+	m->vm_port = NETD_LINK_VM_PORT;
 	m->public_port = a->public_port;
 	/* The tap labd gives the domain (task.c): netd binds it to this MAC and IP. */
 	snprintf(m->port, sizeof(m->port), MAPPING_TAP_PREFIX "%u", a->idx);
 	return 0;
 }
 
-int netd_link_sync(struct labd *l)
+int netd_link_sync(struct netd_link *l)
 {
 	struct db_alloc *allocs = NULL;
 	json_object *req, *arr;
@@ -153,7 +160,7 @@ int netd_link_sync(struct labd *l)
 			continue;
 		}
 		/* One endpoint outside today's ranges must not block everyone's sync. */
-		if (mapping_check(&m, &l->conf, &e) < 0) {
+		if (mapping_check(&m, l->conf, &e) < 0) {
 			log_warnx("%s: not sent to netd: %s (the configuration changed under an "
 				  "enrolled student: restore the range, or unenrol and enrol them)",
 				  allocs[i].student, e.message);
@@ -167,46 +174,46 @@ int netd_link_sync(struct labd *l)
 	json_object_put(req);
 	db_alloc_list_free(allocs, n);
 	if (ret == 0) {
-		l->netd_synced = true;
+		l->synced = true;
 		log_info("netd synced: %zu mappings", sent);
 	}
 	return ret;
 }
 
-void netd_link_start(struct labd *l)
+void netd_link_start(struct netd_link *l)
 {
 	struct timeval tv = { .tv_sec = NETD_TIMEOUT_S };
 	int fd;
 
-	if (l->netd_fd >= 0)
+	if (l->fd >= 0 || l->closing)
 		return;
-	fd = sock_connect(l->conf.netd_socket);
+	fd = sock_connect(l->conf->netd_socket);
 	if (fd < 0) {
-		log_debug("netd at %s: %s", l->conf.netd_socket, strerror(-fd));
+		log_debug("netd at %s: %s", l->conf->netd_socket, strerror(-fd));
 		netd_schedule_retry(l);
 		return;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	l->netd_fd = fd;
-	linebuf_init(&l->netd_in, 0);
-	log_info("connected to netd at %s", l->conf.netd_socket);
-	if (netd_link_sync(l) < 0 && l->netd_fd >= 0) {
+	l->fd = fd;
+	linebuf_init(&l->in, 0);
+	log_info("connected to netd at %s", l->conf->netd_socket);
+	if (netd_link_sync(l) < 0 && l->fd >= 0) {
 		netd_link_drop(l, "sync refused");
 		return;
 	}
-	if (l->netd_fd >= 0 && netd_watch < 0)
-		netd_watch = virEventAddHandle(l->netd_fd, VIR_EVENT_HANDLE_READABLE, netd_watch_cb,
-					       l, NULL);
+	if (l->fd >= 0 && l->watch < 0)
+		l->watch = virEventAddHandle(l->fd, VIR_EVENT_HANDLE_READABLE, netd_watch_cb, l,
+					     NULL);
 }
 
-int netd_link_put(struct labd *l, const struct db_alloc *a)
+int netd_link_put(struct netd_link *l, const struct db_alloc *a)
 {
 	struct mapping m;
 	json_object *req;
 	int ret;
 
-	if (!l->netd_synced)
+	if (!l->synced)
 		return -ENOTCONN;   /* the resync on reconnect carries it */
 	if (mapping_from_alloc(a, &m) < 0)
 		return -EINVAL;
@@ -217,12 +224,12 @@ int netd_link_put(struct labd *l, const struct db_alloc *a)
 	return ret;
 }
 
-int netd_link_del(struct labd *l, const char *student)
+int netd_link_del(struct netd_link *l, const char *student)
 {
 	json_object *req;
 	int ret;
 
-	if (!l->netd_synced)
+	if (!l->synced)
 		return -ENOTCONN;
 	req = proto_new_request("del", -1);
 	json_object_object_add(req, "student", json_object_new_string(student));
@@ -230,4 +237,61 @@ int netd_link_del(struct labd *l, const char *student)
 	json_object_put(req);
 	/* Already gone is what we wanted. */
 	return ret == -EINVAL ? 0 : ret;
+}
+
+int netd_link_new(const struct lab_conf *conf, struct db *db, struct netd_link **out)
+{
+	struct netd_link *l = calloc(1, sizeof(*l));
+
+	*out = l;
+	if (!l)
+		return -ENOMEM;
+	l->conf = conf;
+	l->db = db;
+	l->fd = -1;
+	l->watch = -1;
+	l->timer = -1;
+	return 0;
+}
+
+void netd_link_free(struct netd_link *l)
+{
+	if (!l)
+		return;
+	l->closing = true;
+	netd_link_drop(l, "labd is stopping");
+	if (l->timer >= 0)
+		virEventRemoveTimeout(l->timer);
+	free(l);
+}
+
+bool netd_link_connected(const struct netd_link *l)
+{
+	return l->fd >= 0;
+}
+
+bool netd_link_synced(const struct netd_link *l)
+{
+	return l->synced;
+}
+
+static int netd_api_put(void *ctx, const struct db_alloc *a)
+{
+	return netd_link_put(ctx, a);
+}
+
+static int netd_api_del(void *ctx, const char *student)
+{
+	return netd_link_del(ctx, student);
+}
+
+static bool netd_api_synced(void *ctx)
+{
+	return netd_link_synced(ctx);
+}
+
+void netd_link_api(struct netd_link *l, struct netd_api *out)
+{
+	*out = (struct netd_api){ .put = netd_api_put, .del = netd_api_del,
+				  .synced = netd_api_synced, .ctx = l };
 }

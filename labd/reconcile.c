@@ -1,172 +1,284 @@
 /*
- * Start-up reconciliation (after a crash, a kill -9, a host reboot) and lifecycle
- * events. The database says who is enrolled; libvirt says what exists. labd finishes or
- * rolls back half-done students and removes orphans it owns: domains that carry its
- * metadata and volumes in its pool named like its volumes. Nothing else is touched.
+ * Reconciliation after a start, a crash, a kill -9, a host reboot or a libvirtd restart,
+ * and lifecycle events (labd/reconcile.h). labd finishes or rolls back half-done
+ * students and removes orphans it owns: domains that carry its metadata and volumes in
+ * its pool named like its volumes. Nothing else is touched.
  */
+#include "labd/reconcile.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <libvirt/libvirt.h>
 
+#include "common/clock.h"
 #include "common/id.h"
 #include "common/log.h"
-#include "labd/labd.h"
+#include "labd/names.h"
+#include "labd/task.h"
 
 #define CRASH_WINDOW_MS (10 * 60 * 1000)
 #define CRASH_MAX_RESTARTS 3
 
-/* Is NAME one of our volume names ("vlab-ID.qcow2" / "vlab-ID-seed.iso"), and whose? */
-static bool volume_owner(const char *name, char *student, size_t len)
-{
-	const char *suffix;
+/* One walk of libvirt's domains and of the pool's volumes. */
+struct walk {
+	struct job job;               /* first: the pool hands us back &job */
+	struct labd *l;
+	struct host host;             /* the worker's copy */
+	void (*done)(struct labd *l, int result);
+	uint64_t events;              /* the view's event count when the walk began */
+	struct virt_owned *owned;
+	size_t n_owned;
+	char **vols;
+	size_t n_vols;
+};
+
+/* The enrolled students, sorted, to tell ours from orphans quickly. */
+struct enrolled {
+	const char **ids;
 	size_t n;
+};
 
-	if (strncmp(name, "vlab-", 5) != 0)
-		return false;
-	name += 5;
-	n = strlen(name);
-	if (n > 9 && strcmp(name + n - 9, "-seed.iso") == 0)
-		suffix = name + n - 9;
-	else if (n > 6 && strcmp(name + n - 6, ".qcow2") == 0)
-		suffix = name + n - 6;
-	else
-		return false;
-	if ((size_t)(suffix - name) >= len)
-		return false;
-	memcpy(student, name, (size_t)(suffix - name));
-	student[suffix - name] = '\0';
-	return id_valid(student);
+static void walk_free(struct walk *w)
+{
+	for (size_t i = 0; i < w->n_vols; i++)
+		free(w->vols[i]);
+	free(w->vols);
+	virt_owned_free(w->owned, w->n_owned);
+	free(w);
 }
 
-static bool allocs_have(const struct db_alloc *as, size_t n, const char *student)
+/* The libvirt side: safe on a worker thread. */
+static void walk_run(struct job *j)
 {
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(as[i].student, student) == 0)
-			return true;
-	return false;
-}
-
-int reconcile_run(struct labd *l)
-{
-	struct db_alloc *as = NULL;
-	struct virt_owned *owned = NULL;
-	char **vols = NULL;
-	size_t n_as = 0, n_owned = 0, n_vols = 0, i;
-	unsigned finished = 0, removed = 0, orphans = 0, repaired = 0;
-	char err[512], who[ID_MAX_LEN + 1];
+	struct walk *w = (struct walk *)j;
 	int ret;
 
-	if ((ret = db_alloc_list(l->db, NULL, &as, &n_as)) < 0)
-		return ret;
-	if ((ret = virt_dom_list_owned(l->virt, &owned, &n_owned)) < 0 ||
-	    (ret = virt_vol_list(l->virt, &vols, &n_vols)) < 0)
-		goto out;
+	if ((ret = host_dom_list_owned(&w->host, &w->owned, &w->n_owned)) < 0 ||
+	    (ret = host_vol_list(&w->host, &w->vols, &w->n_vols)) < 0) {
+		snprintf(j->error, sizeof(j->error), "listing libvirt's domains and volumes "
+			 "failed (%s)", strerror(-ret));
+		j->result = ret;
+	}
+}
 
-	/* Orphan domains: ours (metadata) but nobody's in the database. */
-	for (i = 0; i < n_owned; i++) {
-		if (allocs_have(as, n_as, owned[i].student))
+static int cmp_ids(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int enrolled_make(struct enrolled *e, const struct db_alloc *as, size_t n)
+{
+	e->ids = calloc(n ? n : 1, sizeof(*e->ids));
+	if (!e->ids)
+		return -ENOMEM;
+	for (e->n = 0; e->n < n; e->n++)
+		e->ids[e->n] = as[e->n].student;
+	qsort(e->ids, e->n, sizeof(*e->ids), cmp_ids);
+	return 0;
+}
+
+static bool enrolled_has(const struct enrolled *e, const char *student)
+{
+	return bsearch(&student, e->ids, e->n, sizeof(*e->ids), cmp_ids) != NULL;
+}
+
+/* The view from the walk: every enrolled student's VM as listed (missing if it was not),
+ * unless an event or a task told something newer since the walk began. */
+static void view_rebuild(struct labd *l, const struct walk *w, const struct enrolled *en,
+			 const struct db_alloc *as, size_t n)
+{
+	struct vm *vm, *tmp;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		vm = vmview_get(&l->view, as[i].student);
+		if (vm && vm->event_seq <= w->events)
+			vm->state = VM_MISSING;
+	}
+	for (i = 0; i < w->n_owned; i++) {
+		vm = vmview_find(&l->view, w->owned[i].student);
+		if (vm && vm->event_seq <= w->events)
+			vm->state = vm_state_from_virt(w->owned[i].state);
+	}
+	HASH_ITER(hh, l->view.vms, vm, tmp) {
+		if (!vm->busy && !enrolled_has(en, vm->student))
+			vmview_forget(&l->view, vm->student);
+	}
+	l->view.synced = true;
+}
+
+/* Orphans: domains with our metadata and volumes with our names, nobody's. */
+static unsigned remove_orphans(struct labd *l, const struct walk *w, const struct enrolled *en)
+{
+	char who[ID_MAX_LEN + 1];
+	unsigned orphans = 0;
+	size_t i;
+
+	for (i = 0; i < w->n_owned; i++) {
+		if (enrolled_has(en, w->owned[i].student))
 			continue;
 		log_warnx("reconcile: domain %s (student %s) has no database entry: removing it",
-			  owned[i].domain, owned[i].student);
-		if (virt_dom_remove(l->virt, owned[i].domain) == 0)
+			  w->owned[i].domain, w->owned[i].student);
+		if (host_dom_remove(&l->host, w->owned[i].domain) == 0)
 			orphans++;
 	}
-	/* Orphan volumes: our names, nobody's. */
-	for (i = 0; i < n_vols; i++) {
-		if (!volume_owner(vols[i], who, sizeof(who)) || allocs_have(as, n_as, who))
+	for (i = 0; i < w->n_vols; i++) {
+		if (!names_parse_volume(w->vols[i], who, sizeof(who), NULL) || enrolled_has(en, who))
 			continue;
-		log_warnx("reconcile: volume %s has no database entry: deleting it", vols[i]);
-		if (virt_vol_delete(l->virt, vols[i]) == 0)
+		log_warnx("reconcile: volume %s has no database entry: deleting it", w->vols[i]);
+		if (host_vol_delete(&l->host, w->vols[i]) == 0)
 			orphans++;
 	}
-	/* Half-done students. */
-	for (i = 0; i < n_as; i++) {
-		enum task_kind kind;
+	return orphans;
+}
+
+/* Half-done students finished or removed, every other one checked. */
+static void check_students(struct labd *l, const struct db_alloc *as, size_t n,
+			   unsigned counts[3])
+{
+	char err[512];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		enum task_kind kind = TASK_REPAIR;
 		bool define_only = false;
 
-		switch (as[i].state) {
-		case DB_ALLOC_CREATING:
+		if (as[i].state == DB_ALLOC_CREATING) {
 			/* Whether that enrol said --no-start is not recorded: define the VM and
 			 * leave it off. Re-running the same enrol starts it (or labctl start). */
 			kind = TASK_CREATE;
 			define_only = true;
-			finished++;
-			break;
-		case DB_ALLOC_DELETING:
+		} else if (as[i].state == DB_ALLOC_DELETING) {
 			kind = TASK_REMOVE;
-			removed++;
-			break;
-		default:
-			kind = TASK_REPAIR;
-			repaired++;
-			break;
 		}
-		if (task_submit(l, kind, as[i].student, define_only, NULL, err, sizeof(err)) < 0)
+		counts[kind == TASK_CREATE ? 0 : kind == TASK_REMOVE ? 1 : 2]++;
+		if (task_submit(l, kind, as[i].student, define_only, NULL, NULL, err,
+				sizeof(err)) < 0)
 			log_warnx("reconcile: %s: %s", as[i].student, err);
 	}
+}
+
+/* The main thread's part, once the walk is in W. */
+static int walk_apply(struct labd *l, struct walk *w)
+{
+	struct db_alloc *as = NULL;
+	struct enrolled en = { 0 };
+	unsigned counts[3] = { 0 }, orphans;
+	size_t n = 0;
+	int ret;
+
+	if ((ret = db_alloc_list(l->db, NULL, &as, &n)) < 0 ||
+	    (ret = enrolled_make(&en, as, n)) < 0) {
+		log_warnx("reconcile: cannot read the allocations (%s)", strerror(-ret));
+		goto out;
+	}
+	view_rebuild(l, w, &en, as, n);
+	orphans = remove_orphans(l, w, &en);
+	check_students(l, as, n, counts);
 	log_info("reconcile: %zu students; finishing %u creations, %u removals; checking %u; "
-		 "%u orphans removed", n_as, finished, removed, repaired, orphans);
-	ret = 0;
+		 "%u orphans removed", n, counts[0], counts[1], counts[2], orphans);
 out:
-	for (i = 0; i < n_vols; i++)
-		free(vols[i]);
-	free(vols);
-	virt_owned_free(owned, n_owned);
-	db_alloc_list_free(as, n_as);
+	free(en.ids);
+	db_alloc_list_free(as, n);
 	return ret;
 }
 
-/* The student whose domain is DOMAIN ("vlab-ID"), if any. */
-static bool domain_student(const char *domain, char *student, size_t len)
+static struct walk *walk_new(struct labd *l)
 {
-	if (strncmp(domain, "vlab-", 5) != 0 || strlen(domain + 5) >= len)
-		return false;
-	snprintf(student, len, "%s", domain + 5);
-	return id_valid(student);
+	struct walk *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->l = l;
+	w->host = l->host;
+	w->events = l->view.events;
+	return w;
 }
 
-void reconcile_event(struct labd *l, const char *domain, int event, int detail)
+int reconcile_run(struct labd *l)
 {
-	char student[ID_MAX_LEN + 1], err[512];
-	struct db_alloc a = { 0 };
-	struct vm *vm;
-	long long now;
+	struct walk *w = walk_new(l);
+	int ret;
 
-	if (!domain_student(domain, student, sizeof(student)) ||
-	    db_alloc_get(l->db, student, &a) < 0)
-		return;
-	db_alloc_free(&a);
-	vm = labd_vm(l, student, true);
-	if (!vm)
-		return;
-	if (event == VIR_DOMAIN_EVENT_STARTED) {
-		vm->crashed = false;
+	if (!w)
+		return -ENOMEM;
+	walk_run(&w->job);
+	ret = w->job.result < 0 ? w->job.result : walk_apply(l, w);
+	if (w->job.result < 0)
+		log_warnx("reconcile: %s", w->job.error);
+	walk_free(w);
+	return ret;
+}
+
+static void walk_done(struct job *j)
+{
+	struct walk *w = (struct walk *)j;
+	int ret = j->result;
+
+	if (ret < 0)
+		log_warnx("reconcile: %s", j->error);
+	else
+		ret = walk_apply(w->l, w);
+	if (w->done)
+		w->done(w->l, ret);
+	walk_free(w);
+}
+
+void reconcile_start(struct labd *l, void (*done)(struct labd *l, int result))
+{
+	struct walk *w = walk_new(l);
+
+	if (!w) {
+		if (done)
+			done(l, -ENOMEM);
 		return;
 	}
-	if (!(event == VIR_DOMAIN_EVENT_CRASHED ||
-	      (event == VIR_DOMAIN_EVENT_STOPPED && (detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED ||
-						      detail == VIR_DOMAIN_EVENT_STOPPED_FAILED))))
-		return;
-	vm->crashed = true;
-	log_warnx("%s: VM crashed (event %d, detail %d)", student, event, detail);
-	if (!l->conf.restart_crashed || vm->busy)
-		return;
-	now = labd_now_ms();
+	w->done = done;
+	w->job.run = walk_run;
+	w->job.done = walk_done;
+	jobs_submit(l->jobs, &w->job);
+}
+
+/* A crashed VM restarted, unless it keeps crashing. */
+static void restart_crashed(struct labd *l, struct vm *vm)
+{
+	char err[512];
+	long long now = clock_now_ms();
+
 	if (now - vm->window_start_ms > CRASH_WINDOW_MS) {
 		vm->window_start_ms = now;
 		vm->restarts = 0;
 	}
 	if (vm->restarts >= CRASH_MAX_RESTARTS) {
 		log_warnx("%s: crashed %u times in 10 minutes: left stopped (labctl start %s)",
-			  student, vm->restarts, student);
+			  vm->student, vm->restarts, vm->student);
 		return;
 	}
 	vm->restarts++;
-	if (task_submit(l, TASK_START, student, false, NULL, err, sizeof(err)) < 0)
-		log_warnx("%s: restart after crash: %s", student, err);
+	if (task_submit(l, TASK_START, vm->student, false, NULL, NULL, err, sizeof(err)) < 0)
+		log_warnx("%s: restart after crash: %s", vm->student, err);
 	else
-		log_info("%s: restarting after crash (%u/%d)", student, vm->restarts,
+		log_info("%s: restarting after crash (%u/%d)", vm->student, vm->restarts,
 			 CRASH_MAX_RESTARTS);
+}
+
+void reconcile_event(struct labd *l, const char *domain, int event, int detail)
+{
+	char student[ID_MAX_LEN + 1];
+	enum virt_state state;
+	bool crashed;
+	struct vm *vm;
+
+	/* Only students' VMs have an entry: any other domain's events pass by. */
+	if (!names_parse(NAME_DOMAIN, domain, student, sizeof(student)) ||
+	    !(vm = vmview_find(&l->view, student)) ||
+	    !virt_event_state(event, detail, &state, &crashed))
+		return;
+	vmview_event(&l->view, vm, state, crashed);
+	if (!crashed)
+		return;
+	log_warnx("%s: VM crashed (event %d, detail %d)", student, event, detail);
+	if (l->conf.restart_crashed && !vm->busy)
+		restart_crashed(l, vm);
 }

@@ -291,3 +291,79 @@ int labd_request_parse_filter(json_object *req, const struct lab_conf *conf,
 		return -EINVAL;
 	return 0;
 }
+
+const struct labd_op_info labd_ops[LABD_OP_COUNT] = {
+	[LABD_OP_ENROL] = { "enrol", LABD_SHAPE_ENROL, false },
+	[LABD_OP_UNENROL] = { "unenrol", LABD_SHAPE_TARGETS, false },
+	[LABD_OP_LIST] = { "list", LABD_SHAPE_FILTER, false },
+	[LABD_OP_START] = { "start", LABD_SHAPE_TARGETS, false },
+	[LABD_OP_STOP] = { "stop", LABD_SHAPE_TARGETS, true },
+	[LABD_OP_REBOOT] = { "reboot", LABD_SHAPE_TARGETS, false },
+	[LABD_OP_RESET] = { "reset", LABD_SHAPE_TARGETS, false },
+	[LABD_OP_SET_KEYS] = { "set-keys", LABD_SHAPE_SET_KEYS, false },
+	[LABD_OP_SHEET] = { "sheet", LABD_SHAPE_FILTER, false },
+	[LABD_OP_STATUS] = { "status", LABD_SHAPE_NONE, false },
+};
+
+static void unknown_op(const char *op, struct proto_error *e)
+{
+	char known[256] = "";
+	size_t i;
+
+	for (i = 0; i < LABD_OP_COUNT; i++)
+		snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
+			 i ? ", " : "", labd_ops[i].name);
+	proto_error_set(e, PROTO_E_UNKNOWN, "unknown op '%.32s' (labd knows %s)", op, known);
+}
+
+/* The fields of R's op, as its shape says. */
+static int parse_fields(struct labd_req *r, const struct lab_conf *conf, struct proto_error *e)
+{
+	const struct labd_op_info *info = &labd_ops[r->op];
+
+	switch (info->shape) {
+	case LABD_SHAPE_ENROL:
+		return labd_request_parse_enrol(r->obj, conf, &r->enrol, e);
+	case LABD_SHAPE_TARGETS:
+		if (labd_request_parse_targets(r->obj, conf, &r->targets, e) < 0)
+			return -EINVAL;
+		if (info->force && proto_get_bool(r->obj, "force", false, &r->force, e) < 0)
+			return -EINVAL;
+		return 0;
+	case LABD_SHAPE_FILTER:
+		return labd_request_parse_filter(r->obj, conf, &r->filter, e);
+	case LABD_SHAPE_SET_KEYS:
+		return labd_request_parse_set_keys(r->obj, &r->student, &r->keys, e);
+	case LABD_SHAPE_NONE:
+		break;
+	}
+	return 0;
+}
+
+int labd_request_parse(const char *line, size_t len, const struct lab_conf *conf,
+		       struct labd_req *r, struct proto_error *e)
+{
+	const char *op = NULL;
+	size_t i;
+
+	*r = (struct labd_req){ .id = -1, .enrol.errs = STUDENT_ERRORS_INIT };
+	if (proto_parse_request(line, len, &r->obj, &op, &r->id, e) < 0)
+		return -EINVAL;
+	for (i = 0; i < LABD_OP_COUNT; i++)
+		if (strcmp(op, labd_ops[i].name) == 0)
+			break;
+	if (i == LABD_OP_COUNT) {
+		unknown_op(op, e);
+		return -EINVAL;
+	}
+	r->op = (enum labd_op)i;
+	return parse_fields(r, conf, e);
+}
+
+void labd_req_clear(struct labd_req *r)
+{
+	labd_enrol_clear(&r->enrol);
+	labd_targets_clear(&r->targets);
+	json_object_put(r->obj);
+	*r = (struct labd_req){ .id = -1, .enrol.errs = STUDENT_ERRORS_INIT };
+}

@@ -1,8 +1,9 @@
 /*
- * labd's requests read and checked: a parsed request object in, typed values that fit
- * the lab's config out, or a refusal in a proto_error. Nothing here touches the
- * database, libvirt or a task, so labd/ops.c and fuzz/fuzz_proto_labd.c run the same
- * checks; ops.c then checks against the database and does the work.
+ * labd's requests read and checked: a request line in, the operation (labd's table of
+ * operations is here) and typed values that fit the lab's config out, or a refusal in a
+ * proto_error. Nothing here touches the database, libvirt or a task, so labd/ops.c and
+ * fuzz/fuzz_proto_labd.c run the same table and the same checks; ops.c then checks
+ * against the database and does the work.
  */
 #ifndef VLAB_LABD_REQUEST_H
 #define VLAB_LABD_REQUEST_H
@@ -81,5 +82,62 @@ struct labd_filter {
 /* "class" and "students" -> OUT. 0 or -EINVAL with E filled. */
 int labd_request_parse_filter(json_object *req, const struct lab_conf *conf,
 			      struct labd_filter *out, struct proto_error *e);
+
+/* labd's operations (docs/protocol.md), in the order error messages list them. */
+enum labd_op {
+	LABD_OP_ENROL,
+	LABD_OP_UNENROL,
+	LABD_OP_LIST,
+	LABD_OP_START,
+	LABD_OP_STOP,
+	LABD_OP_REBOOT,
+	LABD_OP_RESET,
+	LABD_OP_SET_KEYS,
+	LABD_OP_SHEET,
+	LABD_OP_STATUS,
+	LABD_OP_COUNT
+};
+
+/* How an operation's fields are read. */
+enum labd_shape {
+	LABD_SHAPE_NONE,        /* no fields (status) */
+	LABD_SHAPE_ENROL,       /* labd_request_parse_enrol */
+	LABD_SHAPE_TARGETS,     /* labd_request_parse_targets (+ "force" if FORCE) */
+	LABD_SHAPE_FILTER,      /* labd_request_parse_filter */
+	LABD_SHAPE_SET_KEYS,    /* labd_request_parse_set_keys */
+};
+
+struct labd_op_info {
+	const char *name;       /* the "op" on the wire */
+	enum labd_shape shape;
+	bool force;             /* reads an optional boolean "force" */
+};
+
+/* The table: a new operation is a value in enum labd_op, a line here (request.c) and
+ * its function in ops.c's table. */
+extern const struct labd_op_info labd_ops[LABD_OP_COUNT];
+
+/* One request, read and checked on its own. */
+struct labd_req {
+	json_object *obj;             /* the parsed request (owned) */
+	int64_t id;                   /* -1 when absent */
+	enum labd_op op;
+	struct labd_enrol enrol;      /* LABD_SHAPE_ENROL: its rows; errors may be pending
+	                                 (labd_request_enrol_finish reports them) */
+	struct labd_targets targets;  /* LABD_SHAPE_TARGETS */
+	bool force;                   /* "force", false when absent */
+	struct labd_filter filter;    /* LABD_SHAPE_FILTER */
+	const char *student, *keys;   /* LABD_SHAPE_SET_KEYS, pointing into OBJ */
+};
+
+/*
+ * One request line: proto_parse_request, the op looked up in labd_ops (an unknown one is
+ * refused naming every op there is), then its fields read as its shape says. 0, or <0
+ * with E filled (R->id set when it could be read; R->enrol.errors may hold refused
+ * rows). Clear R with labd_req_clear either way.
+ */
+int labd_request_parse(const char *line, size_t len, const struct lab_conf *conf,
+		       struct labd_req *r, struct proto_error *e);
+void labd_req_clear(struct labd_req *r);
 
 #endif

@@ -28,6 +28,7 @@
 #include <libxml/xpath.h>
 
 #include "common/log.h"
+#include "labd/host.h"
 #include "labd/virt.h"
 #include "labd/volfile.h"
 #include "labd/xml.h"
@@ -53,7 +54,7 @@ struct virt {
 	virConnectPtr conn;        /* NULL while disconnected */
 	bool dead;                 /* the close callback fired for conn */
 	int cb_id;                 /* lifecycle callback id on conn, -1 if none */
-	char *uri;                 /* copies: labd may reload its config under us */
+	char *uri;                 /* copies: the caller's config need not outlive us */
 	char *pool_name;
 	char *pool_dir;
 	virt_lifecycle_fn on_event;
@@ -1341,8 +1342,9 @@ void virt_owned_free(struct virt_owned *o, size_t n)
 }
 
 /* Every domain with its XML; a domain that vanished between the list and the XML is
- * skipped. FN gets the domain's name and XML; a negative return stops the walk. */
-static int virt_dom_walk(struct virt *v, int (*fn)(const char *name, const char *xml, void *arg),
+ * skipped. FN gets the domain, its name and XML; a negative return stops the walk. */
+static int virt_dom_walk(struct virt *v,
+			 int (*fn)(virDomainPtr d, const char *name, const char *xml, void *arg),
 			 void *arg)
 {
 	virConnectPtr c = virt_conn_get(v);
@@ -1367,7 +1369,7 @@ static int virt_dom_walk(struct virt *v, int (*fn)(const char *name, const char 
 				ret = virt_fail("XML of domain", name);
 			continue;
 		}
-		ret = fn(name, xml, arg);
+		ret = fn(doms[i], name, xml, arg);
 		free(xml);
 	}
 out:
@@ -1383,7 +1385,7 @@ struct virt_owned_acc {
 	size_t n;
 };
 
-static int virt_owned_add(const char *name, const char *xml, void *arg)
+static int virt_owned_add(virDomainPtr d, const char *name, const char *xml, void *arg)
 {
 	struct virt_owned_acc *acc = arg;
 	struct virt_owned *o, *e;
@@ -1409,7 +1411,11 @@ static int virt_owned_add(const char *name, const char *xml, void *arg)
 	e->student = strdup(student);
 	e->class_name = strdup(class_name);
 	e->index = index;
+	e->state = VIRT_MISSING;
 	acc->n++;
+	/* Gone between the listing and now: missing is what it is. */
+	if (virt_dom_state_cb(d, name, &e->state) < 0)
+		log_debug("domain %s: state unknown", name);
 	if (!e->domain || !e->student || !e->class_name)
 		return -ENOMEM;
 	return 0;
@@ -1437,7 +1443,7 @@ struct virt_disks_acc {
 	size_t n;
 };
 
-static int virt_foreign_add(const char *name, const char *xml, void *arg)
+static int virt_foreign_add(virDomainPtr d, const char *name, const char *xml, void *arg)
 {
 	struct virt_disks_acc *acc = arg;
 
@@ -1463,4 +1469,152 @@ int virt_foreign_disks(struct virt *v, char ***paths, size_t *n)
 	*paths = acc.paths;
 	*n = acc.n;
 	return 0;
+}
+
+/* ---------------------------------------------------------------- events */
+
+int virt_event_state(int event, int detail, enum virt_state *state, bool *crashed)
+{
+	*crashed = event == VIR_DOMAIN_EVENT_CRASHED ||
+		   (event == VIR_DOMAIN_EVENT_STOPPED &&
+		    (detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED ||
+		     detail == VIR_DOMAIN_EVENT_STOPPED_FAILED));
+	switch (event) {
+	case VIR_DOMAIN_EVENT_UNDEFINED:
+		*state = VIRT_MISSING;
+		return 1;
+	case VIR_DOMAIN_EVENT_STARTED:
+	case VIR_DOMAIN_EVENT_RESUMED:
+		*state = VIRT_RUNNING;
+		return 1;
+	case VIR_DOMAIN_EVENT_SUSPENDED:
+	case VIR_DOMAIN_EVENT_PMSUSPENDED:
+		*state = VIRT_PAUSED;
+		return 1;
+	case VIR_DOMAIN_EVENT_STOPPED:
+		*state = VIRT_SHUTOFF;
+		return 1;
+	case VIR_DOMAIN_EVENT_CRASHED:
+		*state = VIRT_CRASHED;
+		return 1;
+	default:
+		/* DEFINED (also sent when a running domain is redefined), SHUTDOWN (the guest
+		 * is going down: STOPPED follows) and the rest */
+		return 0;
+	}
+}
+
+/* ------------------------------------------------- the host interface */
+
+/* labd/host.h's table over the functions above; CTX is the struct virt. */
+static bool host_connected_(void *ctx)
+{
+	return virt_connected(ctx);
+}
+
+static int host_base_probe_(void *ctx, const char *path, char format[8], uint64_t *size)
+{
+	return virt_base_probe(path, format, size);
+}
+
+static char *host_vol_path_(void *ctx, const char *name)
+{
+	return virt_vol_path(ctx, name);
+}
+
+static int host_vol_exists_(void *ctx, const char *name)
+{
+	return virt_vol_exists(ctx, name);
+}
+
+static int host_vol_create_overlay_(void *ctx, const char *name, const char *base_path,
+				    const char *base_format, uint64_t capacity)
+{
+	return virt_vol_create_overlay(ctx, name, base_path, base_format, capacity);
+}
+
+static int host_vol_create_raw_(void *ctx, const char *name, const uint8_t *data, size_t len)
+{
+	return virt_vol_create_raw(ctx, name, data, len);
+}
+
+static int host_vol_rewrite_(void *ctx, const char *name, const uint8_t *data, size_t len)
+{
+	return virt_vol_rewrite(ctx, name, data, len);
+}
+
+static int host_vol_delete_(void *ctx, const char *name)
+{
+	return virt_vol_delete(ctx, name);
+}
+
+static int host_vol_list_(void *ctx, char ***names, size_t *n)
+{
+	return virt_vol_list(ctx, names, n);
+}
+
+static int host_pool_sync_(void *ctx)
+{
+	return virt_pool_sync(ctx);
+}
+
+static int host_dom_define_(void *ctx, const char *xml, bool autostart)
+{
+	return virt_dom_define(ctx, xml, autostart);
+}
+
+static int host_dom_start_(void *ctx, const char *name)
+{
+	return virt_dom_start(ctx, name);
+}
+
+static int host_dom_stop_(void *ctx, const char *name, unsigned timeout_s, bool force)
+{
+	return virt_dom_stop(ctx, name, timeout_s, force);
+}
+
+static int host_dom_reboot_(void *ctx, const char *name)
+{
+	return virt_dom_reboot(ctx, name);
+}
+
+static int host_dom_remove_(void *ctx, const char *name)
+{
+	return virt_dom_remove(ctx, name);
+}
+
+static int host_dom_state_(void *ctx, const char *name, enum virt_state *state)
+{
+	return virt_dom_state(ctx, name, state);
+}
+
+static int host_dom_list_owned_(void *ctx, struct virt_owned **out, size_t *n)
+{
+	return virt_dom_list_owned(ctx, out, n);
+}
+
+static const struct host_ops virt_host_ops = {
+	.connected = host_connected_,
+	.base_probe = host_base_probe_,
+	.vol_path = host_vol_path_,
+	.vol_exists = host_vol_exists_,
+	.vol_create_overlay = host_vol_create_overlay_,
+	.vol_create_raw = host_vol_create_raw_,
+	.vol_rewrite = host_vol_rewrite_,
+	.vol_delete = host_vol_delete_,
+	.vol_list = host_vol_list_,
+	.pool_sync = host_pool_sync_,
+	.dom_define = host_dom_define_,
+	.dom_start = host_dom_start_,
+	.dom_stop = host_dom_stop_,
+	.dom_reboot = host_dom_reboot_,
+	.dom_remove = host_dom_remove_,
+	.dom_state = host_dom_state_,
+	.dom_list_owned = host_dom_list_owned_,
+};
+
+void virt_host(struct virt *v, struct host *out)
+{
+	out->ops = &virt_host_ops;
+	out->ctx = v;
 }

@@ -29,6 +29,12 @@ const char *virt_state_name(enum virt_state s);   /* "running", "shut off", ... 
 /* Called from the event loop thread for lifecycle events of ANY domain (the callee
  * filters by name): EVENT/DETAIL are libvirt's VIR_DOMAIN_EVENT_* values. */
 typedef void (*virt_lifecycle_fn)(const char *domain, int event, int detail, void *arg);
+
+/* What a lifecycle event says about its domain: 1 with *STATE its state now, or 0 when
+ * the event alone does not tell (e.g. "shutdown finished": a "stopped" follows).
+ * *CRASHED is true for a crash or a failure (an event of its own, or a stop with that
+ * detail), else false. */
+int virt_event_state(int event, int detail, enum virt_state *state, bool *crashed);
 /* Called from the event loop thread when the connection closed (libvirtd restarted). */
 typedef void (*virt_closed_fn)(void *arg);
 
@@ -92,13 +98,15 @@ int virt_dom_reboot(struct virt *v, const char *name);
 int virt_dom_remove(struct virt *v, const char *name);
 int virt_dom_state(struct virt *v, const char *name, enum virt_state *state);
 
-/* Every domain that carries labd's metadata: names, student ids (parallel arrays,
- * caller frees with virt_owned_free). Domains without our metadata are never listed. */
+/* Every domain that carries labd's metadata: names, student ids and states, from one
+ * listing of the domains (caller frees with virt_owned_free). Domains without our
+ * metadata are never listed. */
 struct virt_owned {
 	char *domain;
 	char *student;
 	char *class_name;
 	unsigned index;
+	enum virt_state state;   /* as libvirt had it during the listing */
 };
 int virt_dom_list_owned(struct virt *v, struct virt_owned **out, size_t *n);
 void virt_owned_free(struct virt_owned *o, size_t n);
@@ -109,5 +117,9 @@ int virt_foreign_disks(struct virt *v, char ***paths, size_t *n);
 
 /* Runs one iteration of the default event loop (blocking until something happens). */
 int virt_event_run_once(void);
+
+/* V as labd's tasks see a host (labd/host.h): the functions above, V their context. */
+struct host;
+void virt_host(struct virt *v, struct host *out);
 
 #endif

@@ -17,7 +17,7 @@
 #define XML_VLAB_PREFIX "vlab"
 
 struct xml_domain_params {
-	const char *name;          /* domain name, e.g. "vlab-net101-alice" */
+	const char *name;          /* domain name, e.g. "vlab-alice" (labd/names.h) */
 	const char *uuid;          /* optional; NULL lets libvirt choose */
 	const char *type;          /* "kvm" or "qemu" */
 	const char *cpu_model;     /* "host-passthrough", or a model name (e.g. "qemu64") */

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "common/outbuf.h"
@@ -29,21 +30,19 @@
 #define NETD_TRIM_ABOVE (64 * 1024) /* request size after which freed memory is returned */
 #define NETD_TRIM_IDLE_MS 250
 
-struct client {
-	int fd;
-	struct sock_peer peer;
-	struct linebuf in;
-	struct outbuf out;          /* pending reply bytes */
+/* The loop's own state: the sockets, the clients, when the next table check is due. */
+struct netd_loop {
+	struct netd *d;
+	int sfd, lfd;
+	gid_t gid;
+	bool running;
+	long long next_check;
+	struct sock_client clients[NETD_MAX_CLIENTS];
 };
-
-static struct client clients[NETD_MAX_CLIENTS];
 
 long long netd_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_now_ms();
 }
 
 /*
@@ -195,49 +194,7 @@ static int netd_teardown(struct netd *d)
 	return ret;
 }
 
-static void client_close(struct client *c)
-{
-	close(c->fd);
-	linebuf_free(&c->in);
-	outbuf_free(&c->out);
-	memset(c, 0, sizeof(*c));
-	c->fd = -1;
-}
-
-static void client_accept(int lfd, gid_t gid)
-{
-	struct sock_peer peer;
-	int fd, i;
-
-	fd = sock_accept(lfd, &peer);
-	if (fd < 0)
-		return;
-	if (!sock_peer_allowed(fd, &peer, gid)) {
-		char *s;
-		size_t len;
-
-		log_warnx("control: refused uid %u gid %u pid %d (not root, not in the socket group)",
-			  (unsigned)peer.uid, (unsigned)peer.gid, (int)peer.pid);
-		s = sock_peer_refusal(&peer, &len);
-		if (s && write(fd, s, len) < 0)
-			log_debug("control: reply to refused peer: %m");
-		free(s);
-		close(fd);
-		return;
-	}
-	for (i = 0; i < NETD_MAX_CLIENTS; i++) {
-		if (clients[i].fd >= 0)
-			continue;
-		clients[i].fd = fd;
-		clients[i].peer = peer;
-		linebuf_init(&clients[i].in, PROTO_MAX_LINE);
-		return;
-	}
-	log_warnx("control: too many clients (%d); refusing pid %d", NETD_MAX_CLIENTS, (int)peer.pid);
-	close(fd);
-}
-
-static void client_read(struct netd *d, struct client *c)
+static void client_read(struct netd *d, struct sock_client *c)
 {
 	ssize_t r = linebuf_fill(&c->in, c->fd);
 	char *line;
@@ -247,7 +204,7 @@ static void client_read(struct netd *d, struct client *c)
 	if (r == -EAGAIN)
 		return;
 	if (r <= 0) {
-		client_close(c);
+		sock_client_close(c);
 		return;
 	}
 	/* Replies are queued in order; reading stops while output is pending. */
@@ -266,7 +223,7 @@ static void client_read(struct netd *d, struct client *c)
 		if (outbuf_queue(&c->out, c->fd, reply) < 0) {
 			json_object_put(reply);
 			json_object_put(req);
-			client_close(c);
+			sock_client_close(c);
 			return;
 		}
 		json_object_put(reply);
@@ -376,7 +333,14 @@ static void netd_reload(struct netd *d)
 		 d->nft_params.n_publics, d->conf.egress ? "on" : "off", store_count(d->store));
 }
 
-int main(int argc, char **argv)
+struct netd_opts {
+	const char *path;
+	bool fg, teardown, check_only;
+	int level;
+};
+
+/* 0 to go on, else the exit status. */
+static int netd_options(int argc, char **argv, struct netd_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -387,27 +351,17 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *path = CONF_DEFAULT_PATH;
-	bool fg = false, teardown = false, check_only = false;
-	int level = LOG_LVL_INFO;
-	struct netd d = { 0 };
-	struct mapping *maps = NULL;
-	size_t n_maps = 0;
-	char err[1024];
-	char *marker;
-	gid_t gid = (gid_t)-1;
-	int opt, lfd, sfd, mfd, ret, i;
-	bool running = true;
-	long long next_check;
+	int opt;
 
+	*o = (struct netd_opts){ .path = CONF_DEFAULT_PATH, .level = LOG_LVL_INFO };
 	while ((opt = getopt_long(argc, argv, "c:dvh", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'c': path = optarg; break;
-		case 'd': fg = true; break;
-		case 'v': level = LOG_LVL_DEBUG; break;
-		case 'T': teardown = true; break;
-		case 'C': check_only = true; break;
-		case 'h': usage(stdout); return 0;
+		case 'c': o->path = optarg; break;
+		case 'd': o->fg = true; break;
+		case 'v': o->level = LOG_LVL_DEBUG; break;
+		case 'T': o->teardown = true; break;
+		case 'C': o->check_only = true; break;
+		case 'h': usage(stdout); return -1;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -415,45 +369,19 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (conf_load(path, &d.conf, err, sizeof(err)) < 0) {
-		fprintf(stderr, "netd: %s\n", err);
-		return 2;
-	}
-	if (check_only) {
-		printf("%s: OK\n", path);
-		conf_free(&d.conf);
-		return 0;
-	}
-	log_init("netd", fg || teardown, level);
-	if (d.conf.socket_group && sock_group_gid(d.conf.socket_group, &gid) < 0) {
-		fprintf(stderr, "netd: %s: socket_group '%s' does not exist (create it with "
-			"groupadd, or remove the setting)\n", path, d.conf.socket_group);
-		conf_free(&d.conf);
-		return 2;
-	}
-	netd_params(&d);
-	d.state_path = path_join(d.conf.state_dir, "netd-mappings.json");
-	if (dhcp_init(&d.dhcp, &d.conf) < 0)
-		fatalx("out of memory");
+	return 0;
+}
 
-	if (teardown) {
-		ret = netd_teardown(&d);
-		goto out;
-	}
+/* The bridge (dnsmasq binds to it, the table's rules name it) and the marker that says
+ * netd made it, so that --teardown removes only a bridge of its own. */
+static void netd_bridge_up(struct netd *d)
+{
+	char *marker;
 
-	if ((ret = fs_mkdir_p(d.conf.state_dir, 0755)) < 0 || (ret = fs_mkdir_p(d.conf.run_dir, 0755)) < 0) {
-		errno = -ret;
-		fatal("creating %s and %s", d.conf.state_dir, d.conf.run_dir);
-	}
-	d.started = time(NULL);
-	if (store_new(&d.store) < 0)
-		fatalx("out of memory");
-
-	/* Bridge first: dnsmasq binds to it, and the table's rules name it. */
-	if (bridge_ensure(d.conf.bridge, d.conf.gateway, d.conf.prefix, &d.bridge_created) < 0)
-		fatalx("bridge %s: cannot set it up (see above)", d.conf.bridge);
-	marker = path_join(d.conf.state_dir, "bridge-created");
-	if (d.bridge_created) {
+	if (bridge_ensure(d->conf.bridge, d->conf.gateway, d->conf.prefix, &d->bridge_created) < 0)
+		fatalx("bridge %s: cannot set it up (see above)", d->conf.bridge);
+	marker = path_join(d->conf.state_dir, "bridge-created");
+	if (d->bridge_created) {
 		int fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 
 		if (fd < 0)
@@ -461,146 +389,226 @@ int main(int argc, char **argv)
 		else
 			close(fd);
 	} else {
-		d.bridge_created = access(marker, F_OK) == 0;
+		d->bridge_created = access(marker, F_OK) == 0;
 	}
 	free(marker);
+}
 
-	if (persist_load(d.state_path, &d.conf, &maps, &n_maps) < 0)
-		fatalx("state file %s: cannot read it", d.state_path);
-	if (store_replace(d.store, maps, n_maps) < 0)
+/* Everything before the loop: directories, saved mappings, bridge, table, files, dnsmasq. */
+static void netd_start(struct netd *d)
+{
+	struct mapping *maps = NULL;
+	size_t n_maps = 0;
+	int ret;
+
+	if ((ret = fs_mkdir_p(d->conf.state_dir, 0755)) < 0 ||
+	    (ret = fs_mkdir_p(d->conf.run_dir, 0755)) < 0) {
+		errno = -ret;
+		fatal("creating %s and %s", d->conf.state_dir, d->conf.run_dir);
+	}
+	d->started = time(NULL);
+	if (store_new(&d->store) < 0)
+		fatalx("out of memory");
+	netd_bridge_up(d);
+	if (persist_load(d->state_path, &d->conf, &maps, &n_maps) < 0)
+		fatalx("state file %s: cannot read it", d->state_path);
+	if (store_replace(d->store, maps, n_maps) < 0)
 		fatalx("out of memory");
 	free(maps);
 
-	if (nft_open(&d.nft, &d.nft_params) < 0)
+	if (nft_open(&d->nft, &d->nft_params) < 0)
 		fatalx("nftables: cannot open a netlink socket (CAP_NET_ADMIN needed)");
-	if (netd_table_rebuild(&d) < 0)
-		fatalx("table %s: cannot create it", d.conf.nft_table);
-	log_info("table %s ready with %zu mappings", d.conf.nft_table, store_count(d.store));
-	if (nft_monitor_open(d.nft) < 0)
+	if (netd_table_rebuild(d) < 0)
+		fatalx("table %s: cannot create it", d->conf.nft_table);
+	log_info("table %s ready with %zu mappings", d->conf.nft_table, store_count(d->store));
+	if (nft_monitor_open(d->nft) < 0)
 		log_warnx("nftables monitor unavailable: falling back to checks every %d ms",
 			  NETD_CHECK_EVERY_MS);
-
-	if (netd_files_flush(&d) < 0)
+	if (netd_files_flush(d) < 0)
 		fatalx("cannot write the DHCP hosts file or the state file");
-	if (dhcp_start(&d.dhcp) < 0)
+	if (dhcp_start(&d->dhcp) < 0)
 		fatalx("dnsmasq: cannot start it");
+}
 
-	sfd = signalfd_setup();
-	lfd = sock_listen(d.conf.netd_socket, 0660, d.conf.socket_group);
-	if (lfd < 0) {
-		errno = -lfd;
-		fatal("control socket %s", d.conf.netd_socket);
+static void loop_signals(struct netd_loop *lp)
+{
+	struct netd *d = lp->d;
+	struct signalfd_siginfo si;
+
+	while (read(lp->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			log_info("signal %u: stopping; the table and the bridge stay in place",
+				 si.ssi_signo);
+			lp->running = false;
+			break;
+		case SIGHUP:
+			netd_reload(d);
+			break;
+		case SIGCHLD:
+			if (dhcp_reap(&d->dhcp))
+				d->dhcp.next_start_ms = netd_now_ms() + dhcp_restart_delay_ms(&d->dhcp);
+			break;
+		}
 	}
-	for (i = 0; i < NETD_MAX_CLIENTS; i++)
-		clients[i].fd = -1;
-	log_info("netd %s ready on %s (bridge %s, %zu public addresses)", NETD_VERSION,
-		 d.conf.netd_socket, d.conf.bridge, d.nft_params.n_publics);
+}
 
-	next_check = netd_now_ms() + NETD_CHECK_EVERY_MS;
-	while (running) {
+/* How long poll may sleep: until the first of the timers is due. */
+static int loop_timeout(const struct netd_loop *lp)
+{
+	const struct netd *d = lp->d;
+	long long now = netd_now_ms(), due = lp->next_check;
+
+	if (d->files_dirty && d->files_due_ms < due)
+		due = d->files_due_ms;
+	if (d->dhcp.pid == 0 && d->dhcp.next_start_ms < due)
+		due = d->dhcp.next_start_ms;
+	if (d->trim_due_ms && d->trim_due_ms < due)
+		due = d->trim_due_ms;
+	return due > now ? (int)(due - now) : 0;
+}
+
+/* The timers that are due: files, dnsmasq restart, heap trim, table check. */
+static void loop_timers(struct netd_loop *lp)
+{
+	struct netd *d = lp->d;
+	long long now = netd_now_ms();
+
+	if (d->files_dirty && now >= d->files_due_ms)
+		netd_files_flush(d);
+	if (d->dhcp.pid == 0 && lp->running && now >= d->dhcp.next_start_ms) {
+		if (dhcp_start(&d->dhcp) < 0)
+			d->dhcp.next_start_ms = now + dhcp_restart_delay_ms(&d->dhcp);
+	}
+	if (d->trim_due_ms && now >= d->trim_due_ms && !d->files_dirty) {
+		malloc_trim(0);
+		d->trim_due_ms = 0;
+	}
+	if (now >= lp->next_check) {
+		netd_check_table(d);
+		lp->next_check = now + NETD_CHECK_EVERY_MS;
+	}
+}
+
+static void loop_client(struct netd_loop *lp, struct sock_client *c, short rev)
+{
+	if (c->fd < 0 || !rev)
+		return;
+	if (rev & POLLOUT) {
+		if (outbuf_flush(&c->out, c->fd) < 0) {
+			sock_client_close(c);
+			return;
+		}
+		if (!outbuf_pending(&c->out))
+			client_read(lp->d, c);   /* lines already buffered */
+	} else if (rev & (POLLIN | POLLHUP | POLLERR)) {
+		client_read(lp->d, c);
+	}
+}
+
+/* The one poll loop: signals, the control socket, nftables events, clients, timers. */
+static void netd_loop_run(struct netd_loop *lp)
+{
+	lp->next_check = netd_now_ms() + NETD_CHECK_EVERY_MS;
+	while (lp->running) {
 		struct pollfd pfd[3 + NETD_MAX_CLIENTS];
 		int map[NETD_MAX_CLIENTS];
-		int np = 0, nc = 0, timeout;
-		long long now = netd_now_ms(), due = next_check;
+		int np = 0, nc = 0, i, mfd = nft_monitor_fd(lp->d->nft);
 
-		if (d.files_dirty && d.files_due_ms < due)
-			due = d.files_due_ms;
-		if (d.dhcp.pid == 0 && d.dhcp.next_start_ms < due)
-			due = d.dhcp.next_start_ms;
-		if (d.trim_due_ms && d.trim_due_ms < due)
-			due = d.trim_due_ms;
-		timeout = due > now ? (int)(due - now) : 0;
-
-		pfd[np++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-		pfd[np++] = (struct pollfd){ .fd = lfd, .events = POLLIN };
-		mfd = nft_monitor_fd(d.nft);
+		pfd[np++] = (struct pollfd){ .fd = lp->sfd, .events = POLLIN };
+		pfd[np++] = (struct pollfd){ .fd = lp->lfd, .events = POLLIN };
 		pfd[np++] = (struct pollfd){ .fd = mfd, .events = POLLIN };
 		for (i = 0; i < NETD_MAX_CLIENTS; i++) {
-			if (clients[i].fd < 0)
+			if (lp->clients[i].fd < 0)
 				continue;
 			map[nc++] = i;
 			pfd[np++] = (struct pollfd){
-				.fd = clients[i].fd,
-				.events = outbuf_pending(&clients[i].out) ? POLLOUT : POLLIN,
+				.fd = lp->clients[i].fd,
+				.events = outbuf_pending(&lp->clients[i].out) ? POLLOUT : POLLIN,
 			};
 		}
-		if (poll(pfd, (nfds_t)np, timeout) < 0 && errno != EINTR)
+		if (poll(pfd, (nfds_t)np, loop_timeout(lp)) < 0 && errno != EINTR)
 			fatal("poll");
-
-		if (pfd[0].revents & POLLIN) {
-			struct signalfd_siginfo si;
-
-			while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-				switch (si.ssi_signo) {
-				case SIGTERM:
-				case SIGINT:
-					log_info("signal %u: stopping; the table and the bridge stay in "
-						 "place", si.ssi_signo);
-					running = false;
-					break;
-				case SIGHUP:
-					netd_reload(&d);
-					break;
-				case SIGCHLD:
-					if (dhcp_reap(&d.dhcp))
-						d.dhcp.next_start_ms = netd_now_ms() +
-								       dhcp_restart_delay_ms(&d.dhcp);
-					break;
-				}
-			}
-		}
+		if (pfd[0].revents & POLLIN)
+			loop_signals(lp);
 		if (pfd[1].revents & POLLIN)
-			client_accept(lfd, gid);
-		if (mfd >= 0 && (pfd[2].revents & POLLIN)) {
-			if (nft_monitor_read(d.nft) != 0)
-				netd_check_table(&d);
-		}
-		for (i = 0; i < nc; i++) {
-			struct client *c = &clients[map[i]];
-			short rev = pfd[3 + i].revents;
-
-			if (c->fd < 0 || !rev)
-				continue;
-			if (rev & POLLOUT) {
-				if (outbuf_flush(&c->out, c->fd) < 0) {
-					client_close(c);
-					continue;
-				}
-				if (!outbuf_pending(&c->out))
-					client_read(&d, c);   /* lines already buffered */
-			} else if (rev & (POLLIN | POLLHUP | POLLERR)) {
-				client_read(&d, c);
-			}
-		}
-
-		now = netd_now_ms();
-		if (d.files_dirty && now >= d.files_due_ms)
-			netd_files_flush(&d);
-		if (d.dhcp.pid == 0 && running && now >= d.dhcp.next_start_ms) {
-			if (dhcp_start(&d.dhcp) < 0)
-				d.dhcp.next_start_ms = now + dhcp_restart_delay_ms(&d.dhcp);
-		}
-		if (d.trim_due_ms && now >= d.trim_due_ms && !d.files_dirty) {
-			malloc_trim(0);
-			d.trim_due_ms = 0;
-		}
-		if (now >= next_check) {
-			netd_check_table(&d);
-			next_check = now + NETD_CHECK_EVERY_MS;
-		}
+			sock_client_accept(lp->lfd, lp->gid, lp->d->conf.socket_group, lp->clients,
+					   NETD_MAX_CLIENTS, sizeof(lp->clients[0]));
+		if (mfd >= 0 && (pfd[2].revents & POLLIN) && nft_monitor_read(lp->d->nft) != 0)
+			netd_check_table(lp->d);
+		for (i = 0; i < nc; i++)
+			loop_client(lp, &lp->clients[map[i]], pfd[3 + i].revents);
+		loop_timers(lp);
 	}
+}
 
-	if (d.files_dirty)
-		netd_files_flush(&d);
+/* Serves until SIGTERM/SIGINT, then leaves the table, the bridge and the files in place. */
+static void netd_serve(struct netd *d, gid_t gid)
+{
+	struct netd_loop lp = { .d = d, .gid = gid, .running = true };
+	int i;
+
+	lp.sfd = signalfd_setup();
+	lp.lfd = sock_listen(d->conf.netd_socket, 0660, d->conf.socket_group);
+	if (lp.lfd < 0) {
+		errno = -lp.lfd;
+		fatal("control socket %s", d->conf.netd_socket);
+	}
 	for (i = 0; i < NETD_MAX_CLIENTS; i++)
-		if (clients[i].fd >= 0)
-			client_close(&clients[i]);
-	close(lfd);
-	unlink(d.conf.netd_socket);
-	close(sfd);
-	dhcp_stop(&d.dhcp);
-	ret = 0;
-out:
+		lp.clients[i].fd = -1;
+	log_info("netd %s ready on %s (bridge %s, %zu public addresses)", NETD_VERSION,
+		 d->conf.netd_socket, d->conf.bridge, d->nft_params.n_publics);
+	netd_loop_run(&lp);
+	if (d->files_dirty)
+		netd_files_flush(d);
+	for (i = 0; i < NETD_MAX_CLIENTS; i++)
+		if (lp.clients[i].fd >= 0)
+			sock_client_close(&lp.clients[i]);
+	close(lp.lfd);
+	unlink(d->conf.netd_socket);
+	close(lp.sfd);
+	dhcp_stop(&d->dhcp);
+}
+
+int main(int argc, char **argv)
+{
+	struct netd_opts o;
+	struct netd d = { 0 };
+	char err[1024];
+	gid_t gid = (gid_t)-1;
+	int ret;
+
+	ret = netd_options(argc, argv, &o);
+	if (ret != 0)
+		return ret < 0 ? 0 : ret;
+	if (conf_load(o.path, &d.conf, err, sizeof(err)) < 0) {
+		fprintf(stderr, "netd: %s\n", err);
+		return 2;
+	}
+	if (o.check_only) {
+		printf("%s: OK\n", o.path);
+		conf_free(&d.conf);
+		return 0;
+	}
+	log_init("netd", o.fg || o.teardown, o.level);
+	if (d.conf.socket_group && sock_group_gid(d.conf.socket_group, &gid) < 0) {
+		fprintf(stderr, "netd: %s: socket_group '%s' does not exist (create it with "
+			"groupadd, or remove the setting)\n", o.path, d.conf.socket_group);
+		conf_free(&d.conf);
+		return 2;
+	}
+	netd_params(&d);
+	d.state_path = path_join(d.conf.state_dir, "netd-mappings.json");
+	if (dhcp_init(&d.dhcp, &d.conf) < 0)
+		fatalx("out of memory");
+	if (o.teardown) {
+		ret = netd_teardown(&d);
+	} else {
+		netd_start(&d);
+		netd_serve(&d, gid);
+		ret = 0;
+	}
 	nft_close(d.nft);
 	store_free(d.store);
 	dhcp_free(&d.dhcp);
