@@ -17,9 +17,7 @@ WFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
            -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-PKGS_COMMON := libconfig json-c
-# libssh: its headers only; common/sshkey.c loads it when the first key is parsed.
-PKGS_SSH    := libssh
+PKGS_COMMON := libconfig json-c libssh
 PKGS_NETD   := libnftnl libmnl libnl-3.0 libnl-route-3.0
 PKGS_LABD   := libvirt sqlite3 libisofs-1 yaml-0.1 libxml-2.0
 PKGS_CLI    := libcurl icu-i18n icu-uc
@@ -34,7 +32,7 @@ endif
 pc_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
 pc_libs   = $(shell pkg-config --libs $(1) 2>/dev/null)
 
-ALL_PKGS := $(PKGS_COMMON) $(PKGS_SSH) $(PKGS_NETD) $(PKGS_LABD) $(PKGS_CLI)
+ALL_PKGS := $(PKGS_COMMON) $(PKGS_NETD) $(PKGS_LABD) $(PKGS_CLI)
 CPPFLAGS += -I. $(call pc_cflags,$(ALL_PKGS))
 
 COMMON_SRC := $(sort $(wildcard common/*.c))

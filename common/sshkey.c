@@ -1,6 +1,5 @@
 #include "common/sshkey.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -36,58 +35,12 @@ static const char *const bare_options[] = {
 	"x11-forwarding", "user-rc",
 };
 
-/*
- * libssh is loaded when the first key is parsed, not when a program starts: with what it
- * pulls in (libcrypto, Kerberos: 11 libraries) it was most of what the dynamic loader did
- * for every labctl command, though only enrol and set-keys parse keys (9 of labctl's
- * 12 ms of CPU for a `status` here; docs/performance.md, P9). The programs are linked
- * without -lssh; the functions below are looked up once. libssh's soname has been 4 since
- * 0.5 (2011).
- */
-#define SSHKEY_LIBSSH "libssh.so.4"
-
-static struct {
-	__typeof__(ssh_init) *init;
-	__typeof__(ssh_pki_import_pubkey_base64) *import_pubkey_base64;
-	__typeof__(ssh_pki_export_pubkey_base64) *export_pubkey_base64;
-	__typeof__(ssh_key_type) *key_type;
-	__typeof__(ssh_key_type_from_name) *key_type_from_name;
-	__typeof__(ssh_pki_key_ecdsa_name) *key_ecdsa_name;
-	__typeof__(ssh_string_free_char) *string_free_char;
-	__typeof__(ssh_key_free) *key_free;
-#if LIBSSH_VERSION_INT >= SSH_VERSION_INT(0, 11, 0)
-	__typeof__(ssh_key_size) *key_size;
-#endif
-	char error[200];             /* why it could not be loaded; "" when it was */
-} lib;
-
 static pthread_once_t ssh_once = PTHREAD_ONCE_INIT;
 
-/* ISO C has no cast from dlsym's object pointer to a function pointer; POSIX's way. */
-#define LIB_SYM(h, field, name) \
-	(*(void **)(&lib.field) = dlsym((h), (name)))
-
+/* libssh 0.10 runs ssh_init() from a constructor too; a second call only counts up. */
 static void sshkey_lib_init(void)
 {
-	void *h = dlopen(SSHKEY_LIBSSH, RTLD_NOW | RTLD_LOCAL);
-
-	if (!h || !LIB_SYM(h, init, "ssh_init") ||
-	    !LIB_SYM(h, import_pubkey_base64, "ssh_pki_import_pubkey_base64") ||
-	    !LIB_SYM(h, export_pubkey_base64, "ssh_pki_export_pubkey_base64") ||
-	    !LIB_SYM(h, key_type, "ssh_key_type") ||
-	    !LIB_SYM(h, key_type_from_name, "ssh_key_type_from_name") ||
-	    !LIB_SYM(h, key_ecdsa_name, "ssh_pki_key_ecdsa_name") ||
-	    !LIB_SYM(h, string_free_char, "ssh_string_free_char") ||
-#if LIBSSH_VERSION_INT >= SSH_VERSION_INT(0, 11, 0)
-	    !LIB_SYM(h, key_size, "ssh_key_size") ||
-#endif
-	    !LIB_SYM(h, key_free, "ssh_key_free")) {
-		snprintf(lib.error, sizeof(lib.error), "cannot load %s to read SSH keys (%s); "
-			 "install libssh", SSHKEY_LIBSSH, dlerror());
-		return;   /* the handle stays: a process parses keys or fails for good */
-	}
-	/* libssh 0.10 runs ssh_init() from a constructor too; a second call only counts up. */
-	lib.init();
+	ssh_init();
 }
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -101,16 +54,6 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
-}
-
-/* 0 once libssh is there, else -ENOSYS with the reason in ERR. */
-static int sshkey_lib(char *err, size_t errlen)
-{
-	pthread_once(&ssh_once, sshkey_lib_init);
-	if (!lib.error[0])
-		return 0;
-	seterr(err, errlen, "%s", lib.error);
-	return -ENOSYS;
 }
 
 /* A user's token, made safe to print: at most 40 bytes, non-ASCII as \xNN. */
@@ -157,7 +100,7 @@ static bool is_b64_char(char c)
 static int rsa_bits(ssh_key key, const char *b64)
 {
 	(void)b64;
-	return lib.key_size(key);
+	return ssh_key_size(key);
 }
 #else
 /*
@@ -241,16 +184,16 @@ static int import_exact(const char *b64, int t, ssh_key *out)
 	const char *curve;
 	int ret = -EINVAL;
 
-	if (lib.import_pubkey_base64(b64, key_types[t].type, &key) != SSH_OK)
+	if (ssh_pki_import_pubkey_base64(b64, key_types[t].type, &key) != SSH_OK)
 		goto out;
-	if (lib.key_type(key) != key_types[t].type)
+	if (ssh_key_type(key) != key_types[t].type)
 		goto out;
 	if (key_types[t].curve) {
-		curve = lib.key_ecdsa_name(key);
+		curve = ssh_pki_key_ecdsa_name(key);
 		if (!curve || strcmp(curve, key_types[t].curve) != 0)
 			goto out;
 	}
-	if (lib.export_pubkey_base64(key, &again) != SSH_OK || !again)
+	if (ssh_pki_export_pubkey_base64(key, &again) != SSH_OK || !again)
 		goto out;
 	if (strcmp(again, b64) != 0)
 		goto out;
@@ -259,9 +202,9 @@ static int import_exact(const char *b64, int t, ssh_key *out)
 	ret = 0;
 out:
 	if (again)
-		lib.string_free_char(again);
+		ssh_string_free_char(again);
 	if (key)
-		lib.key_free(key);
+		ssh_key_free(key);
 	return ret;
 }
 
@@ -292,7 +235,7 @@ static int type_refusal(const char *tok, size_t len, char *err, size_t errlen)
 	name = strndup(tok, len);
 	if (!name)
 		return -ENOMEM;
-	t = lib.key_type_from_name(name);
+	t = ssh_key_type_from_name(name);
 	free(name);
 	if (strstr(q, "-cert-v01@openssh.com"))
 		seterr(err, errlen, "certificates ('%s') are not accepted, only plain keys", q);
@@ -449,9 +392,8 @@ int sshkey_parse(const char *line, size_t len, struct sshkey *key, char *err, si
 	int ret = -EINVAL, t;
 
 	memset(key, 0, sizeof(*key));
-	if ((ret = sshkey_lib(err, errlen)) < 0)
-		return ret;
-	ret = -EINVAL;
+	pthread_once(&ssh_once, sshkey_lib_init);
+
 	if (check_line(line, len, err, errlen) < 0 ||
 	    split_fields(line, len, &f, err, errlen) < 0)
 		goto out;
@@ -494,7 +436,7 @@ out:
 			seterr(err, errlen, "out of memory");
 	}
 	if (skey)
-		lib.key_free(skey);
+		ssh_key_free(skey);
 	free(b64);
 	return ret;
 }

@@ -25,8 +25,7 @@ struct sshkey {
  * sk-ssh-ed25519@openssh.com, sk-ecdsa-sha2-nistp256@openssh.com.
  * Returns 0 and fills *key (owned by the caller: sshkey_clear), or -EINVAL with a
  * human message in err ("type says ssh-rsa but the key inside is ssh-ed25519"),
- * -ENOMEM, or -ENOSYS when libssh cannot be loaded (it is loaded at the first call, not
- * linked: err says why).
+ * or -ENOMEM.
  */
 int sshkey_parse(const char *line, size_t len, struct sshkey *key, char *err, size_t errlen);
 
