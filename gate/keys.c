@@ -21,6 +21,9 @@
 #include "gate/gate.h"
 #include "gate/labc.h"
 
+#define TYPE_CHARS "abcdefghijklmnopqrstuvwxyz0123456789@.-"
+#define BASE64_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
+
 static bool path_safe(const char *p)
 {
 	size_t i;
@@ -118,6 +121,12 @@ int keys_main(const struct gate_opts *o, int argc, char **argv)
 		log_info("keys: refusing user '%.32s': the gate's only login is '%s'", argv[1],
 			 GATE_LOGIN);
 		return GATE_EXIT_FAIL;
+	}
+	/* What sshd passes for %t and %k, and nothing more (a space would start a comment). */
+	if (argv[2][strspn(argv[2], TYPE_CHARS)] != '\0' ||
+	    argv[3][strspn(argv[3], BASE64_CHARS)] != '\0') {
+		log_info("keys: refusing a key whose type or base64 holds other characters");
+		goto out;
 	}
 	if (asprintf(&offered, "%s %s", argv[2], argv[3]) < 0) {
 		offered = NULL;
