@@ -118,8 +118,8 @@ int keys_main(const struct gate_opts *o, int argc, char **argv)
 	}
 	/* sshd_config's AllowUsers says the same; a second lock costs nothing. */
 	if (strcmp(argv[1], GATE_LOGIN) != 0) {
-		log_info("keys: refusing user '%.32s': the gate's only login is '%s'", argv[1],
-			 GATE_LOGIN);
+		/* Not quoted: a user name is the client's to choose, bytes and all. */
+		log_info("keys: refusing a login other than '%s'", GATE_LOGIN);
 		return GATE_EXIT_FAIL;
 	}
 	/* What sshd passes for %t and %k, and nothing more (a space would start a comment). */
