@@ -5,6 +5,7 @@
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 SBINDIR ?= $(PREFIX)/sbin
+LIBEXECDIR ?= $(PREFIX)/libexec
 MANDIR  ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 UNITDIR ?= /lib/systemd/system
@@ -39,6 +40,7 @@ COMMON_SRC := $(sort $(wildcard common/*.c))
 NETD_SRC   := $(filter-out netd/main.c,$(sort $(wildcard netd/*.c)))
 LABD_SRC   := $(filter-out labd/main.c,$(sort $(wildcard labd/*.c)))
 CLI_SRC    := $(filter-out cli/main.c,$(sort $(wildcard cli/*.c)))
+GATE_SRC   := $(filter-out gate/main.c,$(sort $(wildcard gate/*.c)))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 sobj = $(patsubst %.c,$(BUILD)/san/obj/%.o,$(1))
@@ -48,7 +50,7 @@ LIBS_NETD   := $(call pc_libs,$(PKGS_NETD))
 LIBS_LABD   := $(call pc_libs,$(PKGS_LABD))
 LIBS_CLI    := $(call pc_libs,$(PKGS_CLI))
 
-PROGS := $(BUILD)/netd $(BUILD)/labd $(BUILD)/labctl
+PROGS := $(BUILD)/netd $(BUILD)/labd $(BUILD)/labctl $(BUILD)/vlab-gate
 TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/*.c)) \
          $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
@@ -58,10 +60,12 @@ $(BUILD)/libcommon.a: $(call obj,$(COMMON_SRC))
 $(BUILD)/libnetd.a:   $(call obj,$(NETD_SRC))
 $(BUILD)/liblabd.a:   $(call obj,$(LABD_SRC))
 $(BUILD)/libcli.a:    $(call obj,$(CLI_SRC))
+$(BUILD)/libgate.a:   $(call obj,$(GATE_SRC))
 $(BUILD)/san/libcommon.a: $(call sobj,$(COMMON_SRC))
 $(BUILD)/san/libnetd.a:   $(call sobj,$(NETD_SRC))
 $(BUILD)/san/liblabd.a:   $(call sobj,$(LABD_SRC))
 $(BUILD)/san/libcli.a:    $(call sobj,$(CLI_SRC))
+$(BUILD)/san/libgate.a:   $(call sobj,$(GATE_SRC))
 
 %.a:
 	@mkdir -p $(dir $@)
@@ -88,6 +92,10 @@ $(BUILD)/labctl: $(BUILD)/obj/cli/main.o $(BUILD)/libcli.a $(BUILD)/libcommon.a
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CLI) $(LIBS_COMMON) $(LIBS_EXTRA)
 
+$(BUILD)/vlab-gate: $(BUILD)/obj/gate/main.o $(BUILD)/libgate.a $(BUILD)/libcommon.a
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_COMMON) $(LIBS_EXTRA)
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  CC      $@")
@@ -113,7 +121,8 @@ $(BUILD)/san/tests/suites.h: FORCE
 $(BUILD)/san/obj/tests/unit/check_all.o: $(BUILD)/san/tests/suites.h
 $(BUILD)/san/obj/tests/unit/check_all.o: CPPFLAGS += -I$(BUILD)/san/tests
 
-SAN_LIBS := $(BUILD)/san/libnetd.a $(BUILD)/san/liblabd.a $(BUILD)/san/libcli.a $(BUILD)/san/libcommon.a
+SAN_LIBS := $(BUILD)/san/libnetd.a $(BUILD)/san/liblabd.a $(BUILD)/san/libcli.a $(BUILD)/san/libgate.a \
+            $(BUILD)/san/libcommon.a
 $(BUILD)/check_unit: $(call sobj,$(UNIT_SRC) $(UNIT_AUX)) $(SAN_LIBS)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(SAN_LIBS) $(call pc_libs,check $(ALL_PKGS)) $(LIBS_EXTRA)
@@ -128,6 +137,9 @@ $(BUILD)/san/labd: $(BUILD)/san/obj/labd/main.o $(BUILD)/san/liblabd.a $(BUILD)/
 $(BUILD)/san/labctl: $(BUILD)/san/obj/cli/main.o $(BUILD)/san/libcli.a $(BUILD)/san/libcommon.a
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(LIBS_CLI) $(LIBS_COMMON) $(LIBS_EXTRA)
+$(BUILD)/san/vlab-gate: $(BUILD)/san/obj/gate/main.o $(BUILD)/san/libgate.a $(BUILD)/san/libcommon.a
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(LIBS_COMMON) $(LIBS_EXTRA)
 
 # Test tools may use the daemons' modules (drivers for smoke tests).
 $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libnetd.a $(BUILD)/liblabd.a $(BUILD)/libcommon.a
@@ -144,7 +156,8 @@ deps:
 deps-check:
 	$(Q)scripts/install-deps check
 
-tests: $(BUILD)/check_unit $(BUILD)/san/netd $(BUILD)/san/labd $(BUILD)/san/labctl $(PROGS) $(TOOLS)
+tests: $(BUILD)/check_unit $(BUILD)/san/netd $(BUILD)/san/labd $(BUILD)/san/labctl \
+       $(BUILD)/san/vlab-gate $(PROGS) $(TOOLS)
 
 # `make check` installs what it needs, builds, runs every test. Each stage prints its
 # own summary; the overall status is non-zero if any stage failed.
@@ -169,15 +182,23 @@ unit: $(BUILD)/check_unit
 coverage:
 	$(Q)BUILD=$(BUILD) tests/unit/coverage
 
+# The gate's users and group are the operator's to create (docs/operator-guide.md, "The
+# gate"): install puts files in place and never edits /etc/passwd or /etc/group.
 install: $(PROGS)
 	$(Q)install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
-	  $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/vlab $(DESTDIR)$(UNITDIR)
+	  $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/vlab $(DESTDIR)$(UNITDIR) \
+	  $(DESTDIR)$(LIBEXECDIR)/vlab
+	$(Q)install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/vlab/gate
 	$(Q)install -m 0755 $(BUILD)/netd $(BUILD)/labd $(DESTDIR)$(SBINDIR)/
 	$(Q)install -m 0755 $(BUILD)/labctl $(DESTDIR)$(BINDIR)/
+	$(Q)install -m 0755 $(BUILD)/vlab-gate $(DESTDIR)$(LIBEXECDIR)/vlab/
+	$(Q)[ -e $(DESTDIR)$(SYSCONFDIR)/vlab/gate/sshd_config ] || sed -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' \
+	  -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' configs/gate/sshd_config > $(DESTDIR)$(SYSCONFDIR)/vlab/gate/sshd_config
 	$(Q)for m in docs/*.1; do [ -e "$$m" ] && install -m 0644 "$$m" $(DESTDIR)$(MANDIR)/man1/ || true; done
 	$(Q)for m in docs/*.8; do [ -e "$$m" ] && install -m 0644 "$$m" $(DESTDIR)$(MANDIR)/man8/ || true; done
 	$(Q)[ -e $(DESTDIR)$(SYSCONFDIR)/vlab/lab.conf ] || install -m 0644 configs/lab.conf $(DESTDIR)$(SYSCONFDIR)/vlab/lab.conf
-	$(Q)for u in configs/systemd/*.service; do [ -e "$$u" ] && sed 's|@SBINDIR@|$(SBINDIR)|g' "$$u" > $(DESTDIR)$(UNITDIR)/$$(basename $$u) || true; done
+	$(Q)for u in configs/systemd/*.service; do [ -e "$$u" ] && sed -e 's|@SBINDIR@|$(SBINDIR)|g' \
+	  -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' "$$u" > $(DESTDIR)$(UNITDIR)/$$(basename $$u) || true; done
 
 clean:
 	rm -rf $(BUILD)

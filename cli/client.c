@@ -584,17 +584,12 @@ bool cli_reply_ok(json_object *reply)
 
 const char *cli_reply_error(json_object *reply, const char **code)
 {
-	json_object *err = NULL;
-	const char *msg = NULL, *c = NULL;
+	const char *c, *msg = proto_reply_error(reply, &c);
 
-	if (proto_get_object(reply, "error", true, &err, NULL) == 0) {
-		(void)proto_get_string(err, "message", false, &msg, NULL);
-		(void)proto_get_string(err, "code", false, &c, NULL);
-	}
 	if (code != NULL)
-		*code = c ? c : "";
+		*code = c;
 	if (msg == NULL || *msg == '\0')
-		msg = c ? c : "failed (labd gave no reason)";
+		msg = *c ? c : "failed (labd gave no reason)";
 	return msg;
 }
 

@@ -777,13 +777,53 @@ static int conf_parse_classes(struct loader *l, const struct grp *top, struct la
 	return 0;
 }
 
+/*
+ * The gate (docs/vlab-gate.8). Its port must be no student's: netd DNATs every port of
+ * a public range that belongs to a student, so a student holding the gate's port would
+ * receive the gate's connections.
+ */
+static int conf_parse_gate(struct loader *l, const struct grp *g, struct lab_conf *c,
+			   const config_setting_t *run_at)
+{
+	static const char *const keys[] = { "port", "socket", "group", NULL };
+	const config_setting_t *ps;
+	size_t i;
+	int ret;
+
+	if (!g->set)
+		return 0;
+	c->gate = true;
+	if ((ret = conf_check_keys(l, g, keys)) < 0 ||
+	    (ret = conf_get_uint(l, g, "port", 1, 65535, &c->gate_port)) < 0)
+		return ret;
+	ps = config_setting_get_member(g->set, "port");
+	if (!ps)
+		return conf_missing(l, g, "port", "the port sshd serves the gate on, e.g. 2222");
+	for (i = 0; i < c->n_publics; i++)
+		if (c->gate_port >= c->publics[i].port_lo && c->gate_port <= c->publics[i].port_hi)
+			return conf_fail(l, ps, "gate.port: %u is inside network.public[%zu].ports "
+					 "%u-%u (expected a port that no student is given)",
+					 c->gate_port, i, c->publics[i].port_lo, c->publics[i].port_hi);
+	if ((ret = conf_get_socket(l, g, "socket", "gate.sock", c->run_dir, run_at,
+				   &c->gate_socket)) < 0)
+		return ret;
+	if (!strcmp(c->gate_socket, c->labd_socket) || !strcmp(c->gate_socket, c->netd_socket))
+		return conf_fail(l, config_setting_get_member(g->set, "socket"),
+				 "gate.socket: '%s' is also %s's socket (expected a socket of its "
+				 "own: the gate's socket only serves the students' operations)",
+				 c->gate_socket, strcmp(c->gate_socket, c->labd_socket) ? "netd" : "labd");
+	return conf_get_word(l, g, "group", "vlab-gate", conf_valid_posix_name,
+			     "a group name: [a-z_][a-z0-9_-]{0,31}", &c->gate_group);
+}
+
 static int conf_parse(struct loader *l, const config_setting_t *root, struct lab_conf *c)
 {
 	static const char *const keys[] = { "state_dir", "run_dir", "socket_group", "network",
-					    "netd", "labd", "classes", NULL };
+					    "netd", "labd", "classes", "gate", NULL };
 	const struct grp top = { root, "" };
 	const config_setting_t *run_at = NULL;
 	struct grp net = { NULL, "network" }, netd = { NULL, "netd" }, labd = { NULL, "labd" };
+	struct grp gate = { NULL, "gate" };
 	int ret;
 
 	if ((ret = conf_check_keys(l, &top, keys)) < 0 ||
@@ -795,16 +835,18 @@ static int conf_parse(struct loader *l, const config_setting_t *root, struct lab
 
 	if ((ret = conf_member(l, &top, "network", CONFIG_TYPE_GROUP, &net.set)) < 0 ||
 	    (ret = conf_member(l, &top, "netd", CONFIG_TYPE_GROUP, &netd.set)) < 0 ||
-	    (ret = conf_member(l, &top, "labd", CONFIG_TYPE_GROUP, &labd.set)) < 0)
+	    (ret = conf_member(l, &top, "labd", CONFIG_TYPE_GROUP, &labd.set)) < 0 ||
+	    (ret = conf_member(l, &top, "gate", CONFIG_TYPE_GROUP, &gate.set)) < 0)
 		return ret;
 	if (!net.set)
 		return conf_missing(l, &top, "network", "a group network = { subnet = ...; public = ...; }");
 
 	if ((ret = conf_parse_network(l, &net, c)) < 0 ||
 	    (ret = conf_parse_netd(l, &netd, c, run_at)) < 0 ||
-	    (ret = conf_parse_labd(l, &labd, c, run_at)) < 0)
+	    (ret = conf_parse_labd(l, &labd, c, run_at)) < 0 ||
+	    (ret = conf_parse_classes(l, &top, c)) < 0)
 		return ret;
-	return conf_parse_classes(l, &top, c);
+	return conf_parse_gate(l, &gate, c, run_at);
 }
 
 /*
@@ -937,6 +979,8 @@ void conf_free(struct lab_conf *conf)
 	free(conf->console_dir);
 	free(conf->domain_type);
 	free(conf->cpu_model);
+	free(conf->gate_socket);
+	free(conf->gate_group);
 	memset(conf, 0, sizeof(*conf));
 }
 

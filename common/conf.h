@@ -69,6 +69,12 @@ struct lab_conf {
 
 	struct conf_class *classes;
 	size_t n_classes;        /* >= 1 */
+
+	/* gate { } (the students' SSH gate, docs/vlab-gate.8); absent = no gate */
+	bool gate;               /* the group is present */
+	unsigned gate_port;      /* sshd's port on the public addresses, outside every range */
+	char *gate_socket;       /* labd's socket for vlab-gate, default RUN_DIR/gate.sock */
+	char *gate_group;        /* the group allowed on it, default "vlab-gate" */
 };
 
 /*

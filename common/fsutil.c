@@ -36,12 +36,13 @@ int fs_mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-int fs_pwrite_all(int fd, const void *data, size_t len, off_t off)
+/* OFF < 0: write() at the current position, for what cannot seek. */
+static int fs_write_loop(int fd, const void *data, size_t len, off_t off)
 {
 	const char *p = data;
 
 	while (len > 0) {
-		ssize_t w = pwrite(fd, p, len, off);
+		ssize_t w = off < 0 ? write(fd, p, len) : pwrite(fd, p, len, off);
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -49,9 +50,20 @@ int fs_pwrite_all(int fd, const void *data, size_t len, off_t off)
 			return -errno;
 		p += w;
 		len -= (size_t)w;
-		off += w;
+		if (off >= 0)
+			off += w;
 	}
 	return 0;
+}
+
+int fs_pwrite_all(int fd, const void *data, size_t len, off_t off)
+{
+	return off < 0 ? -EINVAL : fs_write_loop(fd, data, len, off);
+}
+
+int fs_write_all(int fd, const void *data, size_t len)
+{
+	return fs_write_loop(fd, data, len, -1);
 }
 
 int fs_replace_file(const char *path, const void *data, size_t len, mode_t mode)

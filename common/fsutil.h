@@ -12,6 +12,8 @@ int fs_mkdir_p(const char *path, mode_t mode);
 /* Writes all LEN bytes of DATA at offset OFF of FD (short writes and EINTR retried).
  * 0 or -errno, not logged. */
 int fs_pwrite_all(int fd, const void *data, size_t len, off_t off);
+/* The same at FD's current position, for pipes, terminals and sockets (a blocking FD). */
+int fs_write_all(int fd, const void *data, size_t len);
 
 /* Replaces PATH with DATA: PATH.tmp written, chmod MODE (whatever the umask), fsync,
  * rename. A reader sees the old file or the new one, never a part. 0 or -errno (logged);

@@ -496,6 +496,11 @@ static int obj_add(json_object *o, const char *key, json_object *val)
 	return 0;
 }
 
+int proto_add(json_object *o, const char *key, json_object *val)
+{
+	return obj_add(o, key, val);
+}
+
 /* {"v":1[,"id":ID]} */
 static json_object *new_message(int64_t id)
 {
@@ -695,4 +700,18 @@ int proto_wait_reply(int fd, struct linebuf *lb, json_object **reply,
 		*reply = o;
 		return 0;
 	}
+}
+
+const char *proto_reply_error(json_object *reply, const char **code)
+{
+	json_object *err = NULL;
+	const char *msg = NULL, *c = NULL;
+
+	if (proto_get_object(reply, "error", true, &err, NULL) == 0) {
+		(void)proto_get_string(err, "message", false, &msg, NULL);
+		(void)proto_get_string(err, "code", false, &c, NULL);
+	}
+	if (code != NULL)
+		*code = c ? c : "";
+	return msg;
 }

@@ -100,6 +100,9 @@ int proto_get_object(json_object *o, const char *key, bool required, json_object
 
 /* Builders. Each returns a new object the caller puts (or passes to proto_send). */
 json_object *proto_new_request(const char *op, int64_t id);
+/* Adds KEY: VAL to O. VAL is taken, also on failure (a NULL VAL is a failed allocation).
+ * 0 or -ENOMEM. */
+int proto_add(json_object *o, const char *key, json_object *val);
 json_object *proto_new_ok(int64_t id);
 json_object *proto_new_error(int64_t id, const struct proto_error *e);
 json_object *proto_new_event(int64_t id, const char *event);
@@ -108,6 +111,10 @@ json_object *proto_new_event(int64_t id, const char *event);
 char *proto_serialize(json_object *o, size_t *len);
 /* Writes O as one line to a blocking FD, retrying short writes. 0 or -errno. */
 int proto_send(int fd, json_object *o);
+
+/* A reply's error.message (NULL when it has none) and, in *CODE (may be NULL), its
+ * error.code ("" when it has none). The strings live as long as REPLY. */
+const char *proto_reply_error(json_object *reply, const char **code);
 
 /* Client side: reads lines from FD (blocking) until a final reply (a line with "ok" and
  * no "event": events carry a per-student "ok" too); events go

@@ -826,6 +826,68 @@ START_TEST(conf_copies_every_string_out_of_libconfig)
 }
 END_TEST
 
+/* ---- gate { } ---- */
+
+START_TEST(conf_gate_is_off_without_its_group)
+{
+	struct lab_conf c;
+
+	expect_ok(NETWORK_MIN CLASS_LINE, &c);
+	ck_assert(!c.gate);
+	ck_assert_ptr_null(c.gate_socket);
+	ck_assert_ptr_null(c.gate_group);
+	conf_free(&c);
+}
+END_TEST
+
+START_TEST(conf_gate_defaults_socket_and_group)
+{
+	struct lab_conf c;
+
+	expect_ok(NETWORK_MIN CLASS_LINE "run_dir = \"/srv/run\";\ngate = { port = 2222; };\n", &c);
+	ck_assert(c.gate);
+	ck_assert_uint_eq(c.gate_port, 2222);
+	ck_assert_str_eq(c.gate_socket, "/srv/run/gate.sock");
+	ck_assert_str_eq(c.gate_group, "vlab-gate");
+	conf_free(&c);
+	expect_ok(NETWORK_MIN CLASS_LINE
+		  "gate = { port = 22; socket = \"/x/g.sock\"; group = \"students\"; };\n", &c);
+	ck_assert_uint_eq(c.gate_port, 22);
+	ck_assert_str_eq(c.gate_socket, "/x/g.sock");
+	ck_assert_str_eq(c.gate_group, "students");
+	conf_free(&c);
+}
+END_TEST
+
+START_TEST(conf_gate_refuses_a_port_students_get)
+{
+	/* 20500 lies in 20000-20999: a student there would get the gate's connections. */
+	expect_error(NETWORK_MIN CLASS_LINE "gate = {\n  port = 20500;\n};\n", 6,
+		     "gate.port: 20500 is inside network.public[0].ports 20000-20999");
+	expect_error(NETWORK_MIN CLASS_LINE "gate = {\n  socket = \"/run/vlab/g.sock\";\n};\n", 5,
+		     "missing required key 'port' in gate");
+	expect_error(NETWORK_MIN CLASS_LINE "gate = { port = 0; };\n", 5, "out of range");
+	expect_error(NETWORK_MIN CLASS_LINE "gate = { port = \"2222\"; };\n", 5, "expected an integer");
+	expect_error(NETWORK_MIN CLASS_LINE "gate = { port = 2222; prot = 1; };\n", 5,
+		     "unknown key 'prot' in gate");
+	expect_error(NETWORK_MIN CLASS_LINE "gate = { port = 2222; group = \"Bad Group\"; };\n", 5,
+		     "gate.group: 'Bad Group' is not valid");
+	expect_error(NETWORK_MIN CLASS_LINE "gate = { port = 2222; socket = \"rel.sock\"; };\n", 5,
+		     "not an absolute path");
+}
+END_TEST
+
+START_TEST(conf_gate_refuses_another_daemons_socket)
+{
+	expect_error(NETWORK_MIN CLASS_LINE
+		     "gate = { port = 2222; socket = \"/run/vlab/labd.sock\"; };\n", 5,
+		     "gate.socket: '/run/vlab/labd.sock' is also labd's socket");
+	expect_error(NETWORK_MIN CLASS_LINE
+		     "gate = { port = 2222; socket = \"/run/vlab/netd.sock\"; };\n", 5,
+		     "is also netd's socket");
+}
+END_TEST
+
 Suite *make_conf_suite(void);  /* called by check_all.c */
 
 Suite *make_conf_suite(void)
@@ -833,6 +895,7 @@ Suite *make_conf_suite(void)
 	Suite *s = suite_create("conf");
 	TCase *ok = tcase_create("load");
 	TCase *bad = tcase_create("errors");
+	TCase *gate = tcase_create("gate");
 
 	tcase_add_checked_fixture(ok, setup, teardown);
 	tcase_add_test(ok, conf_loads_minimal_config_with_defaults);
@@ -887,5 +950,12 @@ Suite *make_conf_suite(void)
 	tcase_add_test(bad, conf_refuses_bad_bridge_and_table_names);
 	tcase_add_test(bad, conf_refuses_socket_path_too_long);
 	suite_add_tcase(s, bad);
+
+	tcase_add_checked_fixture(gate, setup, teardown);
+	tcase_add_test(gate, conf_gate_is_off_without_its_group);
+	tcase_add_test(gate, conf_gate_defaults_socket_and_group);
+	tcase_add_test(gate, conf_gate_refuses_a_port_students_get);
+	tcase_add_test(gate, conf_gate_refuses_another_daemons_socket);
+	suite_add_tcase(s, gate);
 	return s;
 }
