@@ -147,6 +147,7 @@ static void netd_params(struct netd *d)
 		.n_publics = n,
 		.egress = d->conf.egress,
 		.dns = d->conf.dns,
+		.log_group = (uint16_t)d->conf.log_group,
 	};
 }
 
