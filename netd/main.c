@@ -28,12 +28,15 @@
 #define NETD_CHECK_EVERY_MS 2000   /* table presence check, in case events were lost */
 #define NETD_TRIM_ABOVE (64 * 1024) /* request size after which freed memory is returned */
 #define NETD_TRIM_IDLE_MS 250
+#define NETD_WATCH_MAX_PENDING (1u << 20) /* unread event bytes before a watcher is dropped */
+#define NETD_FIXED_FDS 4            /* signals, listener, nft monitor, NFLOG */
 
 struct client {
 	int fd;
 	struct sock_peer peer;
 	struct linebuf in;
 	struct outbuf out;          /* pending reply bytes */
+	bool watching;              /* sent "watch": gets every event */
 };
 
 static struct client clients[NETD_MAX_CLIENTS];
@@ -196,6 +199,37 @@ static int netd_teardown(struct netd *d)
 	return ret;
 }
 
+static void client_close(struct client *c);
+
+void netd_event_send(struct netd *d, json_object *ev)
+{
+	int i;
+
+	for (i = 0; i < NETD_MAX_CLIENTS; i++) {
+		struct client *c = &clients[i];
+
+		if (c->fd < 0 || !c->watching)
+			continue;
+		if (c->out.len - c->out.off > NETD_WATCH_MAX_PENDING) {
+			log_warnx("watcher pid %d reads no events (%zu bytes pending): dropped",
+				  (int)c->peer.pid, c->out.len - c->out.off);
+			client_close(c);
+		} else if (outbuf_queue(&c->out, c->fd, ev) < 0) {
+			client_close(c);
+		}
+	}
+}
+
+unsigned netd_watcher_count(void)
+{
+	unsigned n = 0;
+	int i;
+
+	for (i = 0; i < NETD_MAX_CLIENTS; i++)
+		n += clients[i].fd >= 0 && clients[i].watching;
+	return n;
+}
+
 static void client_close(struct client *c)
 {
 	close(c->fd);
@@ -254,6 +288,7 @@ static void client_read(struct netd *d, struct client *c)
 	/* Replies are queued in order; reading stops while output is pending. */
 	while (!outbuf_pending(&c->out) && (got = linebuf_next(&c->in, &line, &len)) != 0) {
 		json_object *reply = NULL, *req = NULL;
+		bool watch = false;
 
 		if (got == -EMSGSIZE) {
 			struct proto_error e;
@@ -262,8 +297,9 @@ static void client_read(struct netd *d, struct client *c)
 					PROTO_MAX_LINE);
 			reply = proto_new_error(-1, &e);
 		} else {
-			control_handle(d, &c->peer, line, len, &reply, &req);
+			control_handle(d, &c->peer, line, len, &reply, &req, &watch);
 		}
+		c->watching |= watch;
 		if (outbuf_queue(&c->out, c->fd, reply) < 0) {
 			json_object_put(reply);
 			json_object_put(req);
@@ -331,9 +367,10 @@ static void netd_reload(struct netd *d)
 	if (strcmp(fresh.bridge, d->conf.bridge) || strcmp(fresh.nft_table, d->conf.nft_table) ||
 	    fresh.subnet.s_addr != d->conf.subnet.s_addr || fresh.prefix != d->conf.prefix ||
 	    strcmp(fresh.netd_socket, d->conf.netd_socket) ||
-	    strcmp(fresh.state_dir, d->conf.state_dir) || strcmp(fresh.run_dir, d->conf.run_dir)) {
-		log_warnx("reload refused: bridge, subnet, table, socket or directories changed; "
-			  "restart netd for that");
+	    strcmp(fresh.state_dir, d->conf.state_dir) || strcmp(fresh.run_dir, d->conf.run_dir) ||
+	    fresh.log_group != d->conf.log_group) {
+		log_warnx("reload refused: bridge, subnet, table, socket, directories or log group "
+			  "changed; restart netd for that");
 		conf_free(&fresh);
 		return;
 	}
@@ -351,6 +388,7 @@ static void netd_reload(struct netd *d)
 	}
 	nft_close(d->nft);
 	d->nft = nft;
+	sleep_attach(d);
 	free(saved_publics);
 	if (nft_monitor_open(d->nft) < 0)
 		log_warnx("nftables monitor unavailable after reload");
@@ -474,6 +512,8 @@ int main(int argc, char **argv)
 
 	if (nft_open(&d.nft, &d.nft_params) < 0)
 		fatalx("nftables: cannot open a netlink socket (CAP_NET_ADMIN needed)");
+	if (sleep_init(&d) < 0)
+		fatalx("out of memory");
 	if (netd_table_rebuild(&d) < 0)
 		fatalx("table %s: cannot create it", d.conf.nft_table);
 	log_info("table %s ready with %zu mappings", d.conf.nft_table, store_count(d.store));
@@ -481,6 +521,7 @@ int main(int argc, char **argv)
 		log_warnx("nftables monitor unavailable: falling back to checks every %d ms",
 			  NETD_CHECK_EVERY_MS);
 
+	sleep_open_log(&d);
 	if (netd_files_flush(&d) < 0)
 		fatalx("cannot write the DHCP hosts file or the state file");
 	if (dhcp_start(&d.dhcp) < 0)
@@ -499,7 +540,7 @@ int main(int argc, char **argv)
 
 	next_check = netd_now_ms() + NETD_CHECK_EVERY_MS;
 	while (running) {
-		struct pollfd pfd[3 + NETD_MAX_CLIENTS];
+		struct pollfd pfd[NETD_FIXED_FDS + NETD_MAX_CLIENTS];
 		int map[NETD_MAX_CLIENTS];
 		int np = 0, nc = 0, timeout;
 		long long now = netd_now_ms(), due = next_check;
@@ -510,12 +551,15 @@ int main(int argc, char **argv)
 			due = d.dhcp.next_start_ms;
 		if (d.trim_due_ms && d.trim_due_ms < due)
 			due = d.trim_due_ms;
+		if (d.sleep.next_read_ms < due)
+			due = d.sleep.next_read_ms;
 		timeout = due > now ? (int)(due - now) : 0;
 
 		pfd[np++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		pfd[np++] = (struct pollfd){ .fd = lfd, .events = POLLIN };
 		mfd = nft_monitor_fd(d.nft);
 		pfd[np++] = (struct pollfd){ .fd = mfd, .events = POLLIN };
+		pfd[np++] = (struct pollfd){ .fd = sleep_fd(&d), .events = POLLIN };
 		for (i = 0; i < NETD_MAX_CLIENTS; i++) {
 			if (clients[i].fd < 0)
 				continue;
@@ -556,9 +600,11 @@ int main(int argc, char **argv)
 			if (nft_monitor_read(d.nft) != 0)
 				netd_check_table(&d);
 		}
+		if (pfd[3].revents & POLLIN)
+			sleep_read_log(&d);
 		for (i = 0; i < nc; i++) {
 			struct client *c = &clients[map[i]];
-			short rev = pfd[3 + i].revents;
+			short rev = pfd[NETD_FIXED_FDS + i].revents;
 
 			if (c->fd < 0 || !rev)
 				continue;
@@ -589,6 +635,7 @@ int main(int argc, char **argv)
 			netd_check_table(&d);
 			next_check = now + NETD_CHECK_EVERY_MS;
 		}
+		sleep_tick(&d, now);
 	}
 
 	if (d.files_dirty)
@@ -602,6 +649,7 @@ int main(int argc, char **argv)
 	dhcp_stop(&d.dhcp);
 	ret = 0;
 out:
+	sleep_free(&d.sleep);
 	nft_close(d.nft);
 	store_free(d.store);
 	dhcp_free(&d.dhcp);
