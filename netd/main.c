@@ -402,8 +402,10 @@ static void netd_reload(struct netd *d)
 		}
 		maps[kept++] = maps[i];
 	}
-	if (maps)
+	if (maps) {
 		store_replace(d->store, maps, kept);
+		sleep_note_sync(d, maps, kept);
+	}
 	free(maps);
 	netd_table_rebuild(d);
 	dhcp_stop(&d->dhcp);

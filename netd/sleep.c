@@ -204,7 +204,13 @@ void sleep_tick(struct netd *d, long long now)
 
 void sleep_refresh(struct netd *d)
 {
-	sleep_check(d, netd_now_ms());
+	int ret = activity_read(d);
+
+	if (ret < 0 && ret != -ENOENT)
+		log_debug("activity set: %s", nft_last_error(d->nft));
+	/* Events go out from the loop (sleep_tick), never in the middle of a request: a
+	 * watcher that must be dropped may be the very connection being served. */
+	d->sleep.next_read_ms = netd_now_ms();
 }
 
 /* A change may make an idle event due sooner than planned (a new idle_sleep). */

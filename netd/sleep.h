@@ -55,7 +55,8 @@ int sleep_fd(const struct netd *d);
 void sleep_read_log(struct netd *d);
 /* Reads the activity set and tells idle VMs, if due (next_read_ms). */
 void sleep_tick(struct netd *d, long long now);
-/* The same now, whatever is due (a dump wants fresh idle times). */
+/* Reads the activity set now (a dump wants fresh idle times); what that makes due is
+ * told at the next sleep_tick, outside the request. */
 void sleep_refresh(struct netd *d);
 
 /* The store changed: keep the bookkeeping in step (after the kernel took the change). */

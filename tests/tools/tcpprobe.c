@@ -18,7 +18,8 @@
  *       one connect() left to the kernel (its own SYN retransmissions, no retry by
  *       hand) for up to TIMEOUT_MS, then the greeting; prints "GREETING MS" (MS from
  *       connect() to established), or "error TEXT MS" (exit 1: an ICMP error, a reset)
- *       or "timeout MS" (exit 3)
+ *       or "timeout MS" (exit 3); on stderr "connect at MS", the wall-clock time of the
+ *       connect() call in milliseconds (to time what it caused elsewhere)
  *   tcpprobe session HOST PORT GO_FILE TIMEOUT_MS
  *       connects, reads the greeting, has "one" echoed, prints "open", then waits (up to
  *       TIMEOUT_MS) for GO_FILE to exist, sends "two" and waits up to TIMEOUT_MS for its
@@ -134,6 +135,7 @@ static int probe_timed(const char *host, int port, int timeout)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	struct pollfd p;
+	struct timespec wall;
 	long long start;
 	const char *err;
 	char buf[256];
@@ -144,7 +146,9 @@ static int probe_timed(const char *host, int port, int timeout)
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return 2;
+	clock_gettime(CLOCK_REALTIME, &wall);
 	start = now_ms();
+	fprintf(stderr, "connect at %lld\n", (long long)wall.tv_sec * 1000 + wall.tv_nsec / 1000000);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS) {
 		printf("error %s %lld\n", strerror(errno), now_ms() - start);
 		return 1;
