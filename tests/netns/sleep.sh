@@ -124,6 +124,9 @@ t_idle_event_after_idle_sleep_and_not_before() {
 	# A classmate's traffic is not s1's activity, and s1's silence is not the classmate's.
 	busy=$(idle_s s2) quiet=$(idle_s s1)
 	[ "$busy" -le 1 ] && [ "$quiet" -ge 3 ] || fail "idle_s: s2 $busy (busy), s1 $quiet (quiet)"
+	# The kernel keys activity by the VM's address, never by the client's.
+	lab nft list set ip vlab active | grep -q '10\.77\.0\.3 expires' || fail "no element for s2's VM"
+	if lab nft list set ip vlab active | grep -q '203\.0\.113'; then fail "a client's address in active"; fi
 	wait "$hold" || fail "the busy client's connection broke"
 	t_hold_end=$(now_ms)
 	if has_ev "$w" idle s2 0; then
