@@ -37,8 +37,11 @@ static void activity_elem(struct in_addr ip, uint64_t expires_ms, uint64_t timeo
 static int activity_read(struct netd *d)
 {
 	struct activity_read r = { d, netd_now_ms() };
+	int ret = nft_active_dump(d->nft, activity_elem, &r);
 
-	return nft_active_dump(d->nft, activity_elem, &r);
+	if (ret == 0)
+		d->sleep.read_ms = r.at;
+	return ret;
 }
 
 /* For nft_apply_full: the VM's element lives as long as its idle time leaves. */
@@ -182,7 +185,8 @@ static void tell_idle(const char *student, long long idle_ms, void *arg)
 static void sleep_check(struct netd *d, long long now)
 {
 	long long next;
-	int ret = activity_read(d);
+	/* a dump request has just read it */
+	int ret = now - d->sleep.read_ms < SLEEP_READ_FRESH_MS ? 0 : activity_read(d);
 
 	if (ret < 0 && ret != -ENOENT)
 		log_debug("activity set: %s", nft_last_error(d->nft));

@@ -24,6 +24,8 @@
  * precise), at least every 30 s (what it remembers rebuilds a flushed table). */
 #define SLEEP_READ_MIN_MS 1000
 #define SLEEP_READ_MAX_MS 30000
+/* A read this recent is as good as a new one. */
+#define SLEEP_READ_FRESH_MS 100
 
 struct netd;
 
@@ -31,6 +33,7 @@ struct sleep {
 	struct idle *idle;
 	struct nflog *log;           /* NULL: NFLOG unavailable (logged at start) */
 	long long next_read_ms;      /* when to read the activity set and check */
+	long long read_ms;           /* when it was last read (0: never) */
 	uint64_t wakes;              /* wake events told */
 	uint64_t wake_packets;       /* logged packets read */
 	uint64_t wake_strays;        /* logged packets of no sleeping mapping */
