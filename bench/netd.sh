@@ -8,6 +8,10 @@
 #   quiet  nothing but nftables: the CLI comparison and netd's phases before any netd
 #          of ours is subscribed to nftables events
 # usage: bench/netd.sh [--quick] [--doc FILE | --no-doc]
+#   BENCH_N=1000          another class size than 10,000
+#   NETD_BENCH_ASLEEP=K   a sleeping class: idle_sleep on every mapping, every Kth asleep
+#   NETD1=PATH BENCH_N1=M lab1 runs netd PATH (another build) with M mappings, not 1:
+#                         the paired rate ratio then compares two builds (before/after)
 #   --quick   fewer repetitions (under a minute); does not write the doc unless --doc
 #   default   the full run (a few minutes); rewrites docs/performance.md
 # BUILD=dir selects the build directory (default build); it needs netd, tools/tcpecho,
@@ -30,24 +34,29 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-N=10000                   # mappings
+N=${BENCH_N:-10000}       # mappings (BENCH_N: another class size; the figures keep
+                          # their "10k" names)
+NETD1=${NETD1:-$NETD}     # lab1's netd, and its mappings
+N1=${BENCH_N1:-1}
 if [ $MODE = full ]; then
 	SYNC_RUNS=11 OPS=200 CLI_SYNC_RUNS=11 CLI_OPS=200 CYCLES=150 BLOCK=200 RSS_RUNS=5
 else
 	SYNC_RUNS=5 OPS=50 CLI_SYNC_RUNS=5 CLI_OPS=20 CYCLES=20 BLOCK=100 RSS_RUNS=5
 fi
 
-for f in "$NETD" "$TOOLS/tcpecho" "$TOOLS/tcpprobe" "$TOOLS/rpc" "$BENCH"; do
+for f in "$NETD" "$NETD1" "$TOOLS/tcpecho" "$TOOLS/tcpprobe" "$TOOLS/rpc" "$BENCH"; do
 	if [ ! -x "$f" ]; then
 		echo "bench: $f is missing; build it: make BUILD=$BUILD $BUILD/netd $BUILD/tools/tcpecho" \
 			"$BUILD/tools/tcpprobe $BUILD/tools/rpc $BUILD/bench/netd_bench" >&2
 		exit 2
 	fi
 done
-if ldd "$NETD" 2>/dev/null | grep -q libasan; then
-	echo "bench: $NETD is the sanitized build; time the plain one (NETD=$BUILD/netd)" >&2
-	exit 2
-fi
+for f in "$NETD" "$NETD1"; do
+	if ldd "$f" 2>/dev/null | grep -q libasan; then
+		echo "bench: $f is the sanitized build; time the plain one (NETD=$BUILD/netd)" >&2
+		exit 2
+	fi
+done
 [ "$(id -u)" = 0 ] || { echo "bench: needs root (network namespaces)" >&2; exit 2; }
 
 T_DIR=$(mktemp -d /tmp/vlab-bench.XXXXXX)
@@ -113,7 +122,13 @@ lab_conf() {
 # mapping 0's tap vl1 (set statically: DHCP is not what is measured). Sets NETD_PID_S (S
 # empty or 1).
 lab_up() {
-	local s=$1 dir=$T_DIR/lab$1 l=$P-lab$1 i=$P-inet$1 v=$P-vm$1 pid
+	local s=$1 dir=$T_DIR/lab$1 l=$P-lab$1 i=$P-inet$1 v=$P-vm$1 pid netd=$NETD n=1
+	local keep=()
+	if [ "$s" = 1 ]; then
+		netd=$NETD1 n=$N1
+		# another build may not know the fields of a sleeping class
+		[ "$NETD1" = "$NETD" ] || keep=(env -u NETD_BENCH_ASLEEP)
+	fi
 	lab_conf "$dir"
 	netns_add "$l" && netns_add "$i" && netns_add "$v" || return 1
 	ip -n "$l" link add up0 type veth peer name inet0 netns "$i" &&
@@ -126,7 +141,7 @@ lab_up() {
 	# client room so TIME_WAIT never runs it out of ports.
 	ip netns exec "$i" sysctl -qw net.ipv4.ip_local_port_range="10000 65000" || return 1
 
-	bg_start pid ip netns exec "$l" "$NETD" -d -c "$dir/lab.conf" 2>>"$dir/netd.log"
+	bg_start pid ip netns exec "$l" "$netd" -d -c "$dir/lab.conf" 2>>"$dir/netd.log"
 	wait_for 10 test -S "$dir/run/netd.sock" || return 1
 	wait_for 5 sh -c "printf '{\"v\":1,\"op\":\"status\"}\n' | ip netns exec $l $TOOLS/rpc $dir/run/netd.sock | grep -q '\"ok\":true'" || return 1
 	pid=$(printf '{"v":1,"op":"status"}\n' | ip netns exec "$l" "$TOOLS/rpc" "$dir/run/netd.sock" |
@@ -142,8 +157,9 @@ lab_up() {
 	ip -n "$v" route add default via 10.80.0.1 || return 1
 	bg_start pid ip netns exec "$v" "$TOOLS/tcpecho" "$VM_PORT" vm0
 
-	# Mapping 0 in, and the DNAT path checked end to end.
-	ip netns exec "$l" "$BENCH" sync "$dir/lab.conf" "$dir/run/netd.sock" 1 1 0 >/dev/null || return 1
+	# Mapping 0 in (lab1: the first N1), and the DNAT path checked end to end.
+	ip netns exec "$l" "${keep[@]}" "$BENCH" sync "$dir/lab.conf" "$dir/run/netd.sock" "$n" 1 0 \
+		>/dev/null || return 1
 	wait_for 3 ip netns exec "$i" "$TOOLS/tcpprobe" once "$PUB_IP" "$PUB_PORT" 500 || return 1
 	[ "$(ip netns exec "$i" "$TOOLS/tcpprobe" once "$PUB_IP" "$PUB_PORT")" = vm0 ]
 }
@@ -347,7 +363,7 @@ $(row "\`nft add element\`, quiet (ms)" cli_elem_quiet_cmd1 "issue: ~6 ms")
 $(row "\`nft delete element\`, quiet (ms)" cli_elem_quiet_cmd2 "issue: ~23 ms")
 $(row "\`nft add element\`, lab (ms)" cli_elem_lab_cmd1 "")
 $(row "\`nft delete element\`, lab (ms)" cli_elem_lab_cmd2 "")
-$(row "new connections/s, netd's map with 1 mapping" rate_map1 "")
+$(row "new connections/s, netd's map with $N1 mapping$([ "$N1" = 1 ] || echo s)$([ "$NETD1" = "$NETD" ] || echo " (\`$NETD1\`)")" rate_map1 "")
 $(row "new connections/s, netd's map with $N mappings" rate_map10k "")
 $(row "10k / 1 rate ratio, paired per cycle" rate_ratio "within 5 %: $RATE_OK ($DIFF_PCT %)")
 $(row "new connections/s, $N DNAT rules, the last one matching" rate_rules "")

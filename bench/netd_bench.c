@@ -21,6 +21,8 @@
  *                                                   (nft_sync on a copy table TABLE)
  *   netd_bench exec RUNS -- CMD... [-- CMD2...]     wall time of fork+exec+wait of CMD
  *                                                   (and CMD2, alternating)
+ * NETD_BENCH_ASLEEP=K in the environment: every mapping has idle_sleep 2700 and every Kth
+ * one (not mapping 0) is asleep, so netd's sleeping-VM sets are filled as in a class.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -119,6 +121,14 @@ static int bench_mapping(const struct lab_conf *c, size_t i, unsigned variant, s
 	m->public_port = (uint16_t)port;
 	/* labd's tap for index I + 1: netd installs the port's anti-spoofing elements too */
 	snprintf(m->port, sizeof(m->port), MAPPING_TAP_PREFIX "%u", (unsigned)(i + 1));
+	/* NETD_BENCH_ASLEEP=K: a class that sleeps (idle_sleep 45 min), every Kth VM asleep;
+	 * mapping 0, the one the rate test reaches, stays awake. */
+	if (getenv("NETD_BENCH_ASLEEP")) {
+		unsigned long k = strtoul(getenv("NETD_BENCH_ASLEEP"), NULL, 10);
+
+		m->idle_sleep = 2700;
+		m->asleep = k > 0 && i % k == k - 1 && i > 0;
+	}
 	return 0;
 }
 

@@ -418,22 +418,38 @@ static int conf_parse_mac_prefix(struct loader *l, const struct grp *g, struct l
 			 "(expected bit 0x02 of the first byte set, e.g. \"52:54:00\" or \"02:00:00\")", v);
 }
 
-static int conf_parse_lease(struct loader *l, const struct grp *g, struct lab_conf *c)
+/*
+ * A duration KEY of G: digits with one unit s, m, h or d ("45m", "20s"), or RULE's word
+ * (when not NULL) meaning 0, or with zero_ok a zero ("0", "0m") meaning 0. Otherwise at
+ * least min and at most max seconds. Absent: *OUT untouched.
+ */
+struct duration_rule {
+	const char *what;            /* "a lease time" */
+	const char *word;            /* "infinite", or NULL */
+	bool zero_ok;                /* "0", "0s", ... mean 0 */
+	unsigned long long min, max; /* seconds */
+	const char *min_text;        /* "2m" */
+};
+
+static int conf_get_duration(struct loader *l, const struct grp *g, const char *key,
+			     const struct duration_rule *r, unsigned *out)
 {
-	static const char expected[] = "\"infinite\" or a number with unit s, m, h or d, e.g. \"12h\"";
 	const config_setting_t *s = NULL;
+	char kp[CONF_KEYPATH_MAX], expected[128];
 	unsigned long long n = 0, unit;
 	const char *v, *p;
 	int ret;
 
-	c->dhcp_lease_secs = 12 * 3600;
-	ret = conf_get_str(l, g, "dhcp_lease", &v, &s);
+	ret = conf_get_str(l, g, key, &v, &s);
 	if (ret < 0 || !v)
 		return ret;
-	if (!strcmp(v, "infinite")) {
-		c->dhcp_lease_secs = 0;
+	if (r->word && !strcmp(v, r->word)) {
+		*out = 0;
 		return 0;
 	}
+	snprintf(expected, sizeof(expected), "%s%s%sa number with unit s, m, h or d, e.g. \"%s\"%s",
+		 r->word ? "\"" : "", r->word ? r->word : "", r->word ? "\" or " : "",
+		 r->zero_ok ? "45m" : "12h", r->zero_ok ? "; \"0\": never" : "");
 	for (p = v; conf_is_digit(*p) && p - v < 9; p++)
 		n = n * 10 + (unsigned long long)(*p - '0');
 	switch (p > v && p[0] && !p[1] ? *p : '\0') {
@@ -441,18 +457,35 @@ static int conf_parse_lease(struct loader *l, const struct grp *g, struct lab_co
 	case 'm': unit = 60; break;
 	case 'h': unit = 3600; break;
 	case 'd': unit = 86400; break;
-	default:
-		return conf_fail(l, s, "network.dhcp_lease: '%s' is not a lease time (expected %s)",
-				 v, expected);
+	default: unit = 0; break;
 	}
+	if (r->zero_ok && p > v && n == 0 && (unit || !*p)) {
+		*out = 0;
+		return 0;
+	}
+	if (!unit)
+		return conf_fail(l, s, "%s: '%s' is not %s (expected %s)", conf_keypath(g, key, kp),
+				 v, r->what, expected);
 	n *= unit;
-	if (n < CONF_LEASE_MIN_SECS)
-		return conf_fail(l, s, "network.dhcp_lease: '%s' is too short (expected at least 2m)", v);
-	if (n > UINT32_MAX)
-		return conf_fail(l, s, "network.dhcp_lease: '%s' is too long (expected at most %ud, "
-				 "or \"infinite\")", v, (unsigned)(UINT32_MAX / 86400));
-	c->dhcp_lease_secs = (unsigned)n;
+	if (n < r->min)
+		return conf_fail(l, s, "%s: '%s' is too short (expected at least %s)",
+				 conf_keypath(g, key, kp), v, r->min_text);
+	if (n > r->max)
+		return conf_fail(l, s, "%s: '%s' is too long (expected at most %llud%s%s%s)",
+				 conf_keypath(g, key, kp), v, r->max / 86400,
+				 r->word ? ", or \"" : "", r->word ? r->word : "", r->word ? "\"" : "");
+	*out = (unsigned)n;
 	return 0;
+}
+
+static int conf_parse_lease(struct loader *l, const struct grp *g, struct lab_conf *c)
+{
+	static const struct duration_rule lease = {
+		"a lease time", "infinite", false, CONF_LEASE_MIN_SECS, UINT32_MAX, "2m",
+	};
+
+	c->dhcp_lease_secs = 12 * 3600;
+	return conf_get_duration(l, g, "dhcp_lease", &lease, &c->dhcp_lease_secs);
 }
 
 static int conf_parse_public(struct loader *l, const config_setting_t *e, unsigned i,
@@ -624,13 +657,15 @@ static int conf_get_derived_path(struct loader *l, const struct grp *g, const ch
 static int conf_parse_netd(struct loader *l, const struct grp *g, struct lab_conf *c,
 			   const config_setting_t *run_at)
 {
-	static const char *const keys[] = { "socket", "dnsmasq", NULL };
+	static const char *const keys[] = { "socket", "dnsmasq", "log_group", NULL };
 	int ret;
 
+	c->log_group = CONF_LOG_GROUP_DEFAULT;
 	if ((ret = conf_check_keys(l, g, keys)) < 0 ||
-	    (ret = conf_get_socket(l, g, "socket", "netd.sock", c->run_dir, run_at, &c->netd_socket)) < 0)
+	    (ret = conf_get_socket(l, g, "socket", "netd.sock", c->run_dir, run_at, &c->netd_socket)) < 0 ||
+	    (ret = conf_get_path(l, g, "dnsmasq", "/usr/sbin/dnsmasq", &c->dnsmasq_path, NULL)) < 0)
 		return ret;
-	return conf_get_path(l, g, "dnsmasq", "/usr/sbin/dnsmasq", &c->dnsmasq_path, NULL);
+	return conf_get_uint(l, g, "log_group", 0, 65535, &c->log_group);
 }
 
 static int conf_parse_labd(struct loader *l, const struct grp *g, struct lab_conf *c,
@@ -638,7 +673,8 @@ static int conf_parse_labd(struct loader *l, const struct grp *g, struct lab_con
 {
 	static const char *const keys[] = { "socket", "database", "libvirt_uri", "pool", "pool_dir",
 					    "console_dir", "domain_type", "cpu_model", "tb_cache_mib",
-					    "parallel", "stop_timeout", "restart_crashed", NULL };
+					    "parallel", "stop_timeout", "restart_crashed",
+					    "max_running_mib", NULL };
 	const config_setting_t *cpu = NULL;
 	int ret;
 
@@ -674,7 +710,8 @@ static int conf_parse_labd(struct loader *l, const struct grp *g, struct lab_con
 
 	if ((ret = conf_get_uint(l, g, "tb_cache_mib", 0, 65536, &c->tb_cache_mib)) < 0 ||
 	    (ret = conf_get_uint(l, g, "parallel", 1, 64, &c->parallel)) < 0 ||
-	    (ret = conf_get_uint(l, g, "stop_timeout", 1, 3600, &c->stop_timeout)) < 0)
+	    (ret = conf_get_uint(l, g, "stop_timeout", 1, 3600, &c->stop_timeout)) < 0 ||
+	    (ret = conf_get_uint(l, g, "max_running_mib", 0, 1 << 30, &c->max_running_mib)) < 0)
 		return ret;
 	return conf_get_bool(l, g, "restart_crashed", &c->restart_crashed);
 }
@@ -683,7 +720,10 @@ static int conf_parse_class(struct loader *l, const config_setting_t *e, unsigne
 			    struct lab_conf *c)
 {
 	static const char *const keys[] = { "name", "base_image", "user", "vcpus", "memory",
-					    "kernel", "initrd", "cmdline", NULL };
+					    "kernel", "initrd", "cmdline", "idle_sleep", NULL };
+	static const struct duration_rule idle_sleep = {
+		"an idle time", NULL, true, 1, CONF_IDLE_SLEEP_MAX, "1s",
+	};
 	char name[CONF_KEYPATH_MAX], got[96];
 	struct conf_class *k = &c->classes[i];
 	const config_setting_t *ns = NULL, *s = NULL;
@@ -734,6 +774,7 @@ static int conf_parse_class(struct loader *l, const config_setting_t *e, unsigne
 	k->memory_mib = 1024;
 	if ((ret = conf_get_uint(l, &g, "vcpus", 1, 64, &k->vcpus)) < 0 ||
 	    (ret = conf_get_uint(l, &g, "memory", 64, 1048576, &k->memory_mib)) < 0 ||
+	    (ret = conf_get_duration(l, &g, "idle_sleep", &idle_sleep, &k->idle_sleep_secs)) < 0 ||
 	    (ret = conf_get_path(l, &g, "kernel", NULL, &k->kernel, NULL)) < 0 ||
 	    (ret = conf_get_path(l, &g, "initrd", NULL, &k->initrd, &s)) < 0)
 		return ret;

@@ -12,6 +12,10 @@
 #include <stdint.h>
 
 #define CONF_DEFAULT_PATH "/etc/vlab/lab.conf"
+/* The longest classes[].idle_sleep: 7 days (netd's activity set keeps that long). */
+#define CONF_IDLE_SLEEP_MAX (7u * 86400u)
+/* The default NFLOG group of netd's wake rule. */
+#define CONF_LOG_GROUP_DEFAULT 7
 
 struct conf_public {
 	struct in_addr addr;     /* a public IPv4 address of the host */
@@ -28,6 +32,7 @@ struct conf_class {
 	char *kernel;            /* optional direct kernel boot; NULL = boot the disk */
 	char *initrd;            /* optional, only with kernel */
 	char *cmdline;           /* optional, only with kernel */
+	unsigned idle_sleep_secs;/* a VM idle this long is put to sleep; 0 = never (default) */
 };
 
 struct lab_conf {
@@ -52,6 +57,7 @@ struct lab_conf {
 	/* netd { } */
 	char *netd_socket;       /* default RUN_DIR/netd.sock */
 	char *dnsmasq_path;      /* default /usr/sbin/dnsmasq */
+	unsigned log_group;      /* NFLOG group for packets of sleeping VMs, default 7 */
 
 	/* labd { } */
 	char *labd_socket;       /* default RUN_DIR/labd.sock */
@@ -66,6 +72,7 @@ struct lab_conf {
 	unsigned parallel;       /* bulk operations in flight, default 4 */
 	unsigned stop_timeout;   /* seconds of graceful shutdown before forcing, default 60 */
 	bool restart_crashed;    /* restart a VM that crashed, default true */
+	unsigned max_running_mib;/* guest memory of running VMs, at most; 0 = no budget */
 
 	struct conf_class *classes;
 	size_t n_classes;        /* >= 1 */

@@ -9,7 +9,8 @@
 #include "common/addr.h"
 
 static const char *const mapping_fields[] = {
-	"student", "mac", "ip", "vm_port", "public_ip", "public_port", "port",
+	"student", "mac", "ip", "vm_port", "public_ip", "public_port", "port", "idle_sleep",
+	"asleep",
 };
 #define N_FIELDS (sizeof(mapping_fields) / sizeof(mapping_fields[0]))
 
@@ -58,6 +59,7 @@ int mapping_from_json(json_object *o, struct mapping *m, struct proto_error *e)
 	struct mapping tmp;
 	char q[PROTO_QUOTE_BUF];
 	const char *s;
+	int64_t n = 0;
 	int r;
 
 	memset(&tmp, 0, sizeof(tmp));
@@ -73,7 +75,7 @@ int mapping_from_json(json_object *o, struct mapping *m, struct proto_error *e)
 		if (!mapping_field_known(key)) {
 			proto_error_set(e, PROTO_E_INVALID, "unknown field '%s' in mapping "
 					"(expected student, mac, ip, vm_port, public_ip, "
-					"public_port, port)", proto_quote(key, q));
+					"public_port, port, idle_sleep, asleep)", proto_quote(key, q));
 			return -EINVAL;
 		}
 	}
@@ -119,6 +121,12 @@ int mapping_from_json(json_object *o, struct mapping *m, struct proto_error *e)
 		}
 		snprintf(tmp.port, sizeof(tmp.port), "%s", s);
 	}
+
+	/* Optional too: a mapping from before sleeping VMs is awake and never idle. */
+	if ((r = proto_get_int(o, "idle_sleep", false, 0, MAPPING_IDLE_SLEEP_MAX, &n, e)) < 0 ||
+	    (r = proto_get_bool(o, "asleep", false, &tmp.asleep, e)) < 0)
+		return r;
+	tmp.idle_sleep = (uint32_t)n;
 	*m = tmp;
 	return 0;
 }
@@ -153,7 +161,10 @@ json_object *mapping_to_json(const struct mapping *m)
 	    obj_add(o, "vm_port", json_object_new_int(m->vm_port)) < 0 ||
 	    obj_add(o, "public_ip", json_object_new_string(pub)) < 0 ||
 	    obj_add(o, "public_port", json_object_new_int(m->public_port)) < 0 ||
-	    (m->port[0] && obj_add(o, "port", json_object_new_string(m->port)) < 0)) {
+	    (m->port[0] && obj_add(o, "port", json_object_new_string(m->port)) < 0) ||
+	    (m->idle_sleep &&
+	     obj_add(o, "idle_sleep", json_object_new_int64((int64_t)m->idle_sleep)) < 0) ||
+	    (m->asleep && obj_add(o, "asleep", json_object_new_boolean(1)) < 0)) {
 		json_object_put(o);
 		return NULL;
 	}

@@ -4,12 +4,14 @@
  * proto_parse_request, then netd's own request checks (netd/request.c, the code netd
  * runs: netd_request_parse_put / _del / _sync), then the store as control.c uses it:
  * put: store_check_put (+ store_put); sync: store_swap of the store the parse built;
- * del: store_get + store_del; dump: store_snapshot + mapping_to_json. nft_* calls are
- * left out.
+ * del: store_get + store_del; dump: store_snapshot + mapping_to_json; watch. nft_* calls
+ * are left out. The bookkeeping of sleeping VMs (netd/idle.c) follows every change as
+ * netd/sleep.c makes it follow, on a clock that moves a minute per line.
  *
  * Checked beyond "no crash": every refusal carries a code and a message, an accepted
  * mapping survives mapping_to_json -> mapping_from_json unchanged, no accepted string
- * hides a NUL (\u0000), and every reply
+ * hides a NUL (\u0000), an idle event names only an awake mapping with an idle_sleep that
+ * has been idle that long, and every reply
  * (ok or error) reaches a client intact: it is written to a pipe and read back with
  * proto_wait_reply, exactly as labd and labctl read netd's replies.
  */
@@ -28,6 +30,7 @@
 #include "common/mapping.h"
 #include "common/proto.h"
 #include "fuzz/reply_check.h"
+#include "netd/idle.h"
 #include "netd/request.h"
 #include "netd/store.h"
 
@@ -39,6 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct conf_public publics[2];
 static struct lab_conf conf;
 static int pipefd[2] = { -1, -1 };
+static struct idle *idle;            /* the input's bookkeeping of sleeping VMs */
+static long long clock_ms;           /* moves IDLE_REMIND_MS per line */
 
 static void lab_init(void)
 {
@@ -153,6 +158,8 @@ static int op_put(struct store *s, json_object *req, json_object *reply, struct 
 	if (!store_get(s, m.student) || memcmp(store_get(s, m.student), &m, sizeof(m)) != 0)
 		abort();
 	json_object_object_add(reply, "changed", json_object_new_boolean(1));
+	if (idle_note_put(idle, &m, clock_ms) < 0)
+		abort();
 	return 0;
 }
 
@@ -170,6 +177,7 @@ static int op_del(struct store *s, json_object *req, json_object *reply, struct 
 	}
 	if (store_del(s, student) < 0 || store_get(s, student))
 		abort();
+	idle_note_del(idle, student);
 	return 0;
 }
 
@@ -201,6 +209,8 @@ static int op_sync(struct store *s, json_object *req, json_object *reply, struct
 		check_no_hidden_nul(json_object_array_get_idx(arr, i), "a mapping");
 	}
 	store_swap(s, sync.fresh);
+	if (idle_note_sync(idle, sync.maps, sync.n, clock_ms) < 0 || idle_count(idle) != sync.n)
+		abort();
 	json_object_object_add(reply, "count", json_object_new_int64((int64_t)sync.n));
 out:
 	netd_sync_clear(&sync);
@@ -227,6 +237,29 @@ static int op_dump(struct store *s, json_object *req, json_object *reply, struct
 	return 0;
 }
 
+static int op_watch(struct store *s, json_object *req, json_object *reply, struct proto_error *e)
+{
+	idle_retell(idle);
+	return 0;
+}
+
+struct tell_check {
+	struct store *s;
+};
+
+/* An idle event must name a mapping that is awake, has an idle_sleep, and has been idle
+ * that long. */
+static void tell_checked(const char *student, long long idle_ms, void *arg)
+{
+	struct tell_check *tc = arg;
+	const struct mapping *m = store_get(tc->s, student);
+
+	if (!m || m->asleep || m->idle_sleep == 0 || idle_ms < (long long)m->idle_sleep * 1000) {
+		fprintf(stderr, "idle event for %s (%lld ms) that is not due\n", student, idle_ms);
+		abort();
+	}
+}
+
 static int op_status(struct store *s, json_object *req, json_object *reply, struct proto_error *e)
 {
 	json_object_object_add(reply, "table", json_object_new_string(conf.nft_table));
@@ -239,7 +272,7 @@ static const struct {
 	int (*fn)(struct store *, json_object *, json_object *, struct proto_error *);
 } ops[] = {
 	{ "sync", op_sync }, { "put", op_put }, { "del", op_del },
-	{ "dump", op_dump }, { "status", op_status },
+	{ "dump", op_dump }, { "status", op_status }, { "watch", op_watch },
 };
 
 static void handle_line(struct store *s, const char *line, size_t len)
@@ -267,7 +300,7 @@ static void handle_line(struct store *s, const char *line, size_t len)
 		goto send;
 	}
 	proto_error_set(&e, PROTO_E_UNKNOWN, "unknown op '%.32s' (netd knows sync, put, del, "
-			"dump, status)", op);
+			"dump, status, watch)", op);
 fail:
 	if (req && !op)
 		abort();
@@ -279,6 +312,12 @@ send:
 	fuzz_check_reply(pipefd, reply, "the client", "netd");
 	json_object_put(reply);
 	json_object_put(req);
+	clock_ms += IDLE_REMIND_MS;
+	{
+		struct tell_check tc = { s };
+
+		idle_check(idle, clock_ms, tell_checked, &tc);
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -295,6 +334,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (pipefd[0] < 0)
 		lab_init();
 	s = store_seeded();
+	{
+		struct mapping *maps;
+		size_t n;
+
+		/* the seeded students, as netd/sleep.c starts: known to the bookkeeping */
+		maps = store_list(s, &n);
+		clock_ms = 1;
+		if (idle_new(&idle) < 0 || idle_note_sync(idle, maps, n, clock_ms) < 0)
+			abort();
+		free(maps);
+	}
 
 	/* Lines as netd's socket delivers them: the input (plus a final newline) through a
 	 * pipe into a linebuf. A leading tab selects a small line cap, so that the
@@ -335,5 +385,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	close(fds[0]);
 	linebuf_free(&lb);
 	store_free(s);
+	idle_free(idle);
+	idle = NULL;
 	return 0;
 }

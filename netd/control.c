@@ -1,5 +1,5 @@
 /*
- * netd's operations: sync, put, del, dump, status. Every request is checked in full
+ * netd's operations: sync, put, del, dump, status, watch. Every request is checked in full
  * before anything changes (the request itself in netd/request.c, which the fuzzer runs
  * too; then against the store); a kernel batch that fails changes nothing (batches are
  * all-or-nothing), and the store is updated only after the kernel accepted the batch.
@@ -56,7 +56,8 @@ static int op_put(struct netd *d, json_object *req, json_object *reply, struct p
 		return ret;
 	}
 	netd_files_touch(d);
-	log_info("put %s", m.student);
+	sleep_note_put(d, &m);
+	log_info("put %s%s", m.student, m.asleep ? " (asleep)" : "");
 	json_object_object_add(reply, "changed", json_object_new_boolean(1));
 	json_object_object_add(reply, "replaced", json_object_new_boolean(old != NULL));
 	return 0;
@@ -93,6 +94,7 @@ static int op_del(struct netd *d, json_object *req, json_object *reply, struct p
 		return ret;
 	}
 	netd_files_touch(d);
+	sleep_note_del(d, m.student);
 	log_info("del %s", m.student);
 	return 0;
 }
@@ -127,6 +129,7 @@ static int op_sync(struct netd *d, json_object *req, json_object *reply, struct 
 	}
 	store_swap(d->store, sync.fresh);
 	netd_files_touch(d);
+	sleep_note_sync(d, sync.maps, sync.n);
 	log_info("sync: %zu mappings", sync.n);
 	json_object_object_add(reply, "count", json_object_new_int64((int64_t)sync.n));
 	ret = 0;
@@ -142,14 +145,22 @@ static int op_dump(struct netd *d, json_object *req, json_object *reply, struct 
 	json_object *arr;
 	size_t n, i;
 
+	/* idle_s as the kernel has it now, not as of the last periodic read */
+	sleep_refresh(d);
 	maps = store_snapshot(d->store, &n);
 	if (!maps && n == 0 && store_count(d->store) > 0) {
 		proto_error_set(e, PROTO_E_INTERNAL, "out of memory");
 		return -ENOMEM;
 	}
 	arr = json_object_new_array_ext((int)n);
-	for (i = 0; i < n; i++)
-		json_object_array_add(arr, mapping_to_json(&maps[i]));
+	for (i = 0; i < n; i++) {
+		json_object *o = mapping_to_json(&maps[i]);
+
+		/* Not a mapping field: seconds since a client's last packet to the VM. */
+		if (o)
+			json_object_object_add(o, "idle_s", sleep_idle_json(d, maps[i].student));
+		json_object_array_add(arr, o);
+	}
 	json_object_object_add(reply, "mappings", arr);
 	free(maps);
 	return 0;
@@ -173,22 +184,39 @@ static int op_status(struct netd *d, json_object *req, json_object *reply, struc
 	json_object_object_add(reply, "bridge", json_object_new_string(d->conf.bridge));
 	json_object_object_add(reply, "bridge_created", json_object_new_boolean(d->bridge_created));
 	json_object_object_add(reply, "dnsmasq_pid", json_object_new_int((int)d->dhcp.pid));
+	sleep_status(d, reply);
+	json_object_object_add(reply, "watchers", json_object_new_int((int)netd_watcher_count(d)));
+	return 0;
+}
+
+/* The connection gets every event from now on (netd/sleep.h); replies to its later
+ * requests come in between, in order. */
+static int op_watch(struct netd *d, json_object *req, json_object *reply, struct proto_error *e)
+{
+	json_object *events = json_object_new_array_ext(2);
+
+	json_object_array_add(events, json_object_new_string("idle"));
+	json_object_array_add(events, json_object_new_string("wake"));
+	json_object_object_add(reply, "events", events);
+	sleep_note_watcher(d);
 	return 0;
 }
 
 static const struct {
 	const char *name;
 	op_fn fn;
+	bool subscribes;             /* the connection watches events after it */
 } ops[] = {
-	{ "sync", op_sync },
-	{ "put", op_put },
-	{ "del", op_del },
-	{ "dump", op_dump },
-	{ "status", op_status },
+	{ "sync", op_sync, false },
+	{ "put", op_put, false },
+	{ "del", op_del, false },
+	{ "dump", op_dump, false },
+	{ "status", op_status, false },
+	{ "watch", op_watch, true },
 };
 
 void control_handle(struct netd *d, const struct sock_peer *peer, const char *line, size_t len,
-		    json_object **reply, json_object **request)
+		    json_object **reply, json_object **request, bool *watch)
 {
 	struct proto_error e = { 0 };
 	json_object *req = NULL, *ok = NULL;
@@ -210,12 +238,14 @@ void control_handle(struct netd *d, const struct sock_peer *peer, const char *li
 		}
 		*reply = ok;
 		*request = req;   /* freed by the caller after the reply is on its way */
+		*watch = ops[i].subscribes;
 		return;
 	}
-	proto_error_set(&e, PROTO_E_UNKNOWN, "unknown op '%.32s' (netd knows sync, put, del, dump, status)",
-			op);
+	proto_error_set(&e, PROTO_E_UNKNOWN, "unknown op '%.32s' (netd knows sync, put, del, dump, "
+			"status, watch)", op);
 fail:
 	json_object_put(req);
 	*request = NULL;
+	*watch = false;
 	*reply = proto_new_error(id, &e);
 }

@@ -29,6 +29,14 @@
 #define NETD_CHECK_EVERY_MS 2000   /* table presence check, in case events were lost */
 #define NETD_TRIM_ABOVE (64 * 1024) /* request size after which freed memory is returned */
 #define NETD_TRIM_IDLE_MS 250
+#define NETD_WATCH_MAX_PENDING (1u << 20) /* unread event bytes before a watcher is dropped */
+#define NETD_FIXED_FDS 4            /* signals, listener, nft monitor, NFLOG */
+
+/* A control connection: sock_client_accept seats the first member. */
+struct netd_client {
+	struct sock_client s;
+	bool watching;              /* sent "watch": gets every event */
+};
 
 /* The loop's own state: the sockets, the clients, when the next table check is due. */
 struct netd_loop {
@@ -37,7 +45,7 @@ struct netd_loop {
 	gid_t gid;
 	bool running;
 	long long next_check;
-	struct sock_client clients[NETD_MAX_CLIENTS];
+	struct netd_client clients[NETD_MAX_CLIENTS];
 };
 
 long long netd_now_ms(void)
@@ -194,8 +202,40 @@ static int netd_teardown(struct netd *d)
 	return ret;
 }
 
-static void client_read(struct netd *d, struct sock_client *c)
+void netd_event_send(struct netd *d, json_object *ev)
 {
+	struct netd_loop *lp = d->loop;
+	int i;
+
+	for (i = 0; lp && i < NETD_MAX_CLIENTS; i++) {
+		struct sock_client *c = &lp->clients[i].s;
+
+		if (c->fd < 0 || !lp->clients[i].watching)
+			continue;
+		if (c->out.len - c->out.off > NETD_WATCH_MAX_PENDING) {
+			log_warnx("watcher pid %d reads no events (%zu bytes pending): dropped",
+				  (int)c->peer.pid, c->out.len - c->out.off);
+			sock_client_close(c);
+		} else if (outbuf_queue(&c->out, c->fd, ev) < 0) {
+			sock_client_close(c);
+		}
+	}
+}
+
+unsigned netd_watcher_count(const struct netd *d)
+{
+	const struct netd_loop *lp = d->loop;
+	unsigned n = 0;
+	int i;
+
+	for (i = 0; lp && i < NETD_MAX_CLIENTS; i++)
+		n += lp->clients[i].s.fd >= 0 && lp->clients[i].watching;
+	return n;
+}
+
+static void client_read(struct netd *d, struct netd_client *nc)
+{
+	struct sock_client *c = &nc->s;
 	ssize_t r = linebuf_fill(&c->in, c->fd);
 	char *line;
 	size_t len;
@@ -210,6 +250,7 @@ static void client_read(struct netd *d, struct sock_client *c)
 	/* Replies are queued in order; reading stops while output is pending. */
 	while (!outbuf_pending(&c->out) && (got = linebuf_next(&c->in, &line, &len)) != 0) {
 		json_object *reply = NULL, *req = NULL;
+		bool watch = false;
 
 		if (got == -EMSGSIZE) {
 			struct proto_error e;
@@ -218,8 +259,9 @@ static void client_read(struct netd *d, struct sock_client *c)
 					PROTO_MAX_LINE);
 			reply = proto_new_error(-1, &e);
 		} else {
-			control_handle(d, &c->peer, line, len, &reply, &req);
+			control_handle(d, &c->peer, line, len, &reply, &req, &watch);
 		}
+		nc->watching |= watch;
 		if (outbuf_queue(&c->out, c->fd, reply) < 0) {
 			json_object_put(reply);
 			json_object_put(req);
@@ -287,9 +329,10 @@ static void netd_reload(struct netd *d)
 	if (strcmp(fresh.bridge, d->conf.bridge) || strcmp(fresh.nft_table, d->conf.nft_table) ||
 	    fresh.subnet.s_addr != d->conf.subnet.s_addr || fresh.prefix != d->conf.prefix ||
 	    strcmp(fresh.netd_socket, d->conf.netd_socket) ||
-	    strcmp(fresh.state_dir, d->conf.state_dir) || strcmp(fresh.run_dir, d->conf.run_dir)) {
-		log_warnx("reload refused: bridge, subnet, table, socket or directories changed; "
-			  "restart netd for that");
+	    strcmp(fresh.state_dir, d->conf.state_dir) || strcmp(fresh.run_dir, d->conf.run_dir) ||
+	    fresh.log_group != d->conf.log_group) {
+		log_warnx("reload refused: bridge, subnet, table, socket, directories or log group "
+			  "changed; restart netd for that");
 		conf_free(&fresh);
 		return;
 	}
@@ -307,6 +350,7 @@ static void netd_reload(struct netd *d)
 	}
 	nft_close(d->nft);
 	d->nft = nft;
+	sleep_attach(d);
 	free(saved_publics);
 	if (nft_monitor_open(d->nft) < 0)
 		log_warnx("nftables monitor unavailable after reload");
@@ -320,8 +364,10 @@ static void netd_reload(struct netd *d)
 		}
 		maps[kept++] = maps[i];
 	}
-	if (maps)
+	if (maps) {
 		store_replace(d->store, maps, kept);
+		sleep_note_sync(d, maps, kept);
+	}
 	free(maps);
 	netd_table_rebuild(d);
 	dhcp_stop(&d->dhcp);
@@ -418,12 +464,15 @@ static void netd_start(struct netd *d)
 
 	if (nft_open(&d->nft, &d->nft_params) < 0)
 		fatalx("nftables: cannot open a netlink socket (CAP_NET_ADMIN needed)");
+	if (sleep_init(d) < 0)
+		fatalx("out of memory");
 	if (netd_table_rebuild(d) < 0)
 		fatalx("table %s: cannot create it", d->conf.nft_table);
 	log_info("table %s ready with %zu mappings", d->conf.nft_table, store_count(d->store));
 	if (nft_monitor_open(d->nft) < 0)
 		log_warnx("nftables monitor unavailable: falling back to checks every %d ms",
 			  NETD_CHECK_EVERY_MS);
+	sleep_open_log(d);
 	if (netd_files_flush(d) < 0)
 		fatalx("cannot write the DHCP hosts file or the state file");
 	if (dhcp_start(&d->dhcp) < 0)
@@ -466,6 +515,8 @@ static int loop_timeout(const struct netd_loop *lp)
 		due = d->dhcp.next_start_ms;
 	if (d->trim_due_ms && d->trim_due_ms < due)
 		due = d->trim_due_ms;
+	if (d->sleep.next_read_ms < due)
+		due = d->sleep.next_read_ms;
 	return due > now ? (int)(due - now) : 0;
 }
 
@@ -489,10 +540,13 @@ static void loop_timers(struct netd_loop *lp)
 		netd_check_table(d);
 		lp->next_check = now + NETD_CHECK_EVERY_MS;
 	}
+	sleep_tick(d, now);
 }
 
-static void loop_client(struct netd_loop *lp, struct sock_client *c, short rev)
+static void loop_client(struct netd_loop *lp, struct netd_client *nc, short rev)
 {
+	struct sock_client *c = &nc->s;
+
 	if (c->fd < 0 || !rev)
 		return;
 	if (rev & POLLOUT) {
@@ -501,10 +555,21 @@ static void loop_client(struct netd_loop *lp, struct sock_client *c, short rev)
 			return;
 		}
 		if (!outbuf_pending(&c->out))
-			client_read(lp->d, c);   /* lines already buffered */
+			client_read(lp->d, nc);   /* lines already buffered */
 	} else if (rev & (POLLIN | POLLHUP | POLLERR)) {
-		client_read(lp->d, c);
+		client_read(lp->d, nc);
 	}
+}
+
+static void loop_accept(struct netd_loop *lp)
+{
+	struct sock_client *c = sock_client_accept(lp->lfd, lp->gid, lp->d->conf.socket_group,
+						   lp->clients, NETD_MAX_CLIENTS,
+						   sizeof(lp->clients[0]));
+
+	/* The slot may have held a watcher before: a new connection starts unsubscribed. */
+	if (c)
+		((struct netd_client *)c)->watching = false;
 }
 
 /* The one poll loop: signals, the control socket, nftables events, clients, timers. */
@@ -512,20 +577,23 @@ static void netd_loop_run(struct netd_loop *lp)
 {
 	lp->next_check = netd_now_ms() + NETD_CHECK_EVERY_MS;
 	while (lp->running) {
-		struct pollfd pfd[3 + NETD_MAX_CLIENTS];
+		struct pollfd pfd[NETD_FIXED_FDS + NETD_MAX_CLIENTS];
 		int map[NETD_MAX_CLIENTS];
 		int np = 0, nc = 0, i, mfd = nft_monitor_fd(lp->d->nft);
 
 		pfd[np++] = (struct pollfd){ .fd = lp->sfd, .events = POLLIN };
 		pfd[np++] = (struct pollfd){ .fd = lp->lfd, .events = POLLIN };
 		pfd[np++] = (struct pollfd){ .fd = mfd, .events = POLLIN };
+		pfd[np++] = (struct pollfd){ .fd = sleep_fd(lp->d), .events = POLLIN };
 		for (i = 0; i < NETD_MAX_CLIENTS; i++) {
-			if (lp->clients[i].fd < 0)
+			const struct sock_client *c = &lp->clients[i].s;
+
+			if (c->fd < 0)
 				continue;
 			map[nc++] = i;
 			pfd[np++] = (struct pollfd){
-				.fd = lp->clients[i].fd,
-				.events = outbuf_pending(&lp->clients[i].out) ? POLLOUT : POLLIN,
+				.fd = c->fd,
+				.events = outbuf_pending(&c->out) ? POLLOUT : POLLIN,
 			};
 		}
 		if (poll(pfd, (nfds_t)np, loop_timeout(lp)) < 0 && errno != EINTR)
@@ -533,12 +601,13 @@ static void netd_loop_run(struct netd_loop *lp)
 		if (pfd[0].revents & POLLIN)
 			loop_signals(lp);
 		if (pfd[1].revents & POLLIN)
-			sock_client_accept(lp->lfd, lp->gid, lp->d->conf.socket_group, lp->clients,
-					   NETD_MAX_CLIENTS, sizeof(lp->clients[0]));
+			loop_accept(lp);
 		if (mfd >= 0 && (pfd[2].revents & POLLIN) && nft_monitor_read(lp->d->nft) != 0)
 			netd_check_table(lp->d);
+		if (pfd[3].revents & POLLIN)
+			sleep_read_log(lp->d);
 		for (i = 0; i < nc; i++)
-			loop_client(lp, &lp->clients[map[i]], pfd[3 + i].revents);
+			loop_client(lp, &lp->clients[map[i]], pfd[NETD_FIXED_FDS + i].revents);
 		loop_timers(lp);
 	}
 }
@@ -556,15 +625,17 @@ static void netd_serve(struct netd *d, gid_t gid)
 		fatal("control socket %s", d->conf.netd_socket);
 	}
 	for (i = 0; i < NETD_MAX_CLIENTS; i++)
-		lp.clients[i].fd = -1;
+		lp.clients[i].s.fd = -1;
+	d->loop = &lp;
 	log_info("netd %s ready on %s (bridge %s, %zu public addresses)", NETD_VERSION,
 		 d->conf.netd_socket, d->conf.bridge, d->nft_params.n_publics);
 	netd_loop_run(&lp);
 	if (d->files_dirty)
 		netd_files_flush(d);
 	for (i = 0; i < NETD_MAX_CLIENTS; i++)
-		if (lp.clients[i].fd >= 0)
-			sock_client_close(&lp.clients[i]);
+		if (lp.clients[i].s.fd >= 0)
+			sock_client_close(&lp.clients[i].s);
+	d->loop = NULL;
 	close(lp.lfd);
 	unlink(d->conf.netd_socket);
 	close(lp.sfd);
@@ -609,6 +680,7 @@ int main(int argc, char **argv)
 		netd_serve(&d, gid);
 		ret = 0;
 	}
+	sleep_free(&d.sleep);
 	nft_close(d.nft);
 	store_free(d.store);
 	dhcp_free(&d.dhcp);

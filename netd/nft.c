@@ -26,6 +26,7 @@
 #include "common/log.h"
 #include "netd/nft.h"
 #include "netd/nft_build.h"
+#include "netd/nlsock.h"
 
 /* Receive buffer: a netlink dump skb is at most 32 KiB; twice that leaves room. */
 #define NFT_RXBUF_SIZE (64u << 10)
@@ -67,6 +68,9 @@ struct nft {
 
 	struct mnl_socket *mon;
 	bool mon_missed;             /* a quiet window may have hidden someone's change */
+
+	nft_active_left_fn active_left;  /* activity elements for nft_apply_full, or NULL */
+	void *active_arg;
 
 	char *rxbuf;                 /* NFT_RXBUF_SIZE */
 
@@ -112,17 +116,6 @@ static void nft_set_error(struct nft *n, const char *fmt, ...)
 const char *nft_last_error(const struct nft *n)
 {
 	return n->err;
-}
-
-/* Buffer sizes above the sysctl limits need CAP_NET_ADMIN (the *FORCE options); fall
- * back to the plain option so an unprivileged test still gets what the sysctl allows. */
-static int sock_set_buf(int fd, int force_opt, int opt, int size)
-{
-	if (setsockopt(fd, SOL_SOCKET, force_opt, &size, sizeof(size)) == 0)
-		return 0;
-	if (setsockopt(fd, SOL_SOCKET, opt, &size, sizeof(size)) == 0)
-		return 0;
-	return -errno;
 }
 
 static char *xstrdup(const char *s)
@@ -174,9 +167,9 @@ int nft_open(struct nft **out, const struct nft_params *p)
 	 * extended ACKs carry the kernel's reason text. */
 	mnl_socket_setsockopt(n->nl, NETLINK_CAP_ACK, &one, sizeof(one));
 	mnl_socket_setsockopt(n->nl, NETLINK_EXT_ACK, &one, sizeof(one));
-	if (sock_set_buf(fd, SO_RCVBUFFORCE, SO_RCVBUF, NFT_RCVBUF) < 0)
+	if (nlsock_set_buf(fd, SO_RCVBUFFORCE, SO_RCVBUF, NFT_RCVBUF) < 0)
 		log_warn("nft: receive buffer");
-	if (sock_set_buf(fd, SO_SNDBUFFORCE, SO_SNDBUF, NFT_SNDBUF_MIN) == 0)
+	if (nlsock_set_buf(fd, SO_SNDBUFFORCE, SO_SNDBUF, NFT_SNDBUF_MIN) == 0)
 		n->sndbuf = NFT_SNDBUF_MIN;
 	/* Sequence numbers only need to be unique per socket; start away from 0, which
 	 * libmnl treats as "don't check". */
@@ -187,6 +180,12 @@ int nft_open(struct nft **out, const struct nft_params *p)
 out:
 	nft_close(n);
 	return ret;
+}
+
+void nft_set_active_source(struct nft *n, nft_active_left_fn fn, void *arg)
+{
+	n->active_left = fn;
+	n->active_arg = arg;
 }
 
 void nft_close(struct nft *n)
@@ -326,7 +325,8 @@ static void batch_set(struct batch *bt, uint16_t type, uint16_t flags, struct nf
 /* Which set a mapping's elements go to, and how they are built. */
 struct elem_kind {
 	struct nftnl_set *(*ref)(const struct nft_params *p);
-	int (*build)(const struct mapping *m, struct nftnl_set *s); /* added, or -errno */
+	/* M's elements added to S: how many, or -errno */
+	int (*build)(const struct nft *n, const struct mapping *m, struct nftnl_set *s);
 	size_t per_msg;              /* mappings per message */
 };
 
@@ -335,16 +335,72 @@ static struct nftnl_set *map_ref(const struct nft_params *p)
 	return nft_build_set_ref(p, NFT_MAP_NAME);
 }
 
-static int map_elem(const struct mapping *m, struct nftnl_set *s)
+static int map_elem(const struct nft *n, const struct mapping *m, struct nftnl_set *s)
 {
 	int r = nft_build_elems(m, s);
 
 	return r < 0 ? r : 1;
 }
 
+static int port_elems(const struct nft *n, const struct mapping *m, struct nftnl_set *s)
+{
+	return nft_build_port_elems(m, s);
+}
+
+static struct nftnl_set *asleep_ref(const struct nft_params *p)
+{
+	return nft_build_set_ref(p, NFT_ASLEEP_NAME);
+}
+
+static struct nftnl_set *active_ref(const struct nft_params *p)
+{
+	return nft_build_set_ref(p, NFT_ACTIVE_NAME);
+}
+
+/* A sleeping VM's address. */
+static int asleep_elem(const struct nft *n, const struct mapping *m, struct nftnl_set *s)
+{
+	int r;
+
+	if (!m->asleep)
+		return 0;
+	r = nft_build_ip_elem(s, m->ip, 0);
+	return r < 0 ? r : 1;
+}
+
+/* An awake VM's address with the expiration its activity gives it (a rebuild). */
+static int active_restore_elem(const struct nft *n, const struct mapping *m,
+			       struct nftnl_set *s)
+{
+	uint64_t left = 0;
+	int r;
+
+	if (m->asleep)
+		return 0;
+	if (n->active_left)
+		left = n->active_left(m, n->active_arg);
+	if (left > NFT_ACTIVE_TIMEOUT_MS)
+		left = NFT_ACTIVE_TIMEOUT_MS;
+	r = nft_build_ip_elem(s, m->ip, left);
+	return r < 0 ? r : 1;
+}
+
+/* A VM's address with the set's full timeout (the caller picked the mappings). */
+static int active_fresh_elem(const struct nft *n, const struct mapping *m, struct nftnl_set *s)
+{
+	int r = nft_build_ip_elem(s, m->ip, 0);
+
+	return r < 0 ? r : 1;
+}
+
 static const struct elem_kind kind_map = { map_ref, map_elem, NFT_ELEMS_PER_MSG };
-static const struct elem_kind kind_ports = { nft_build_port_set_ref, nft_build_port_elems,
+static const struct elem_kind kind_ports = { nft_build_port_set_ref, port_elems,
 					     NFT_PORT_MAPS_PER_MSG };
+static const struct elem_kind kind_asleep = { asleep_ref, asleep_elem, NFT_ELEMS_PER_MSG };
+static const struct elem_kind kind_active_restore = { active_ref, active_restore_elem,
+						      NFT_ELEMS_PER_MSG };
+static const struct elem_kind kind_active_fresh = { active_ref, active_fresh_elem,
+						    NFT_ELEMS_PER_MSG };
 
 /* The elements of MAPS in messages of K->per_msg mappings. A message that would carry
  * no element (no mapping in it names a port) is not sent: a DELSETELEM without elements
@@ -359,7 +415,7 @@ static void batch_elems(struct batch *bt, uint16_t type, const struct elem_kind 
 		size_t end = i + k->per_msg < n_maps ? i + k->per_msg : n_maps, added = 0;
 
 		for (j = i; s && j < end; j++) {
-			int r = k->build(&maps[j], s);
+			int r = k->build(bt->n, &maps[j], s);
 
 			if (r < 0) {
 				nftnl_set_free(s);
@@ -526,7 +582,7 @@ static int batch_send(struct batch *bt, const char *op)
 	if (total + 4096 > (size_t)n->sndbuf) {
 		int want = (int)(total + 4096);
 
-		if (sock_set_buf(mnl_socket_get_fd(n->nl), SO_SNDBUFFORCE, SO_SNDBUF, want) == 0)
+		if (nlsock_set_buf(mnl_socket_get_fd(n->nl), SO_SNDBUFFORCE, SO_SNDBUF, want) == 0)
 			n->sndbuf = want;
 	}
 	for (i = 0; i < n->n_descs; i++)
@@ -729,6 +785,14 @@ int nft_apply_full(struct nft *n, const struct mapping *maps, size_t n_maps)
 		  false);
 	batch_set(&bt, NFT_MSG_NEWSET, NLM_F_CREATE,
 		  bt.err ? NULL : sized(nft_build_map(&n->p), n_maps), false);
+	batch_set(&bt, NFT_MSG_NEWSET, NLM_F_CREATE,
+		  bt.err ? NULL : sized(nft_build_asleep_set(&n->p), n_maps), false);
+	/* The dynamic sets refuse what the packet path would add beyond their size (the
+	 * activity of a VM would then go unseen): one element per VM, sized as the map. */
+	batch_set(&bt, NFT_MSG_NEWSET, NLM_F_CREATE,
+		  bt.err ? NULL : sized(nft_build_active_set(&n->p), n_maps), false);
+	batch_set(&bt, NFT_MSG_NEWSET, NLM_F_CREATE,
+		  bt.err ? NULL : sized(nft_build_wake_limit_set(&n->p), n_maps), false);
 	if (n->p.n_publics)
 		batch_set(&bt, NFT_MSG_NEWSETELEM, NLM_F_CREATE,
 			  bt.err ? NULL : nft_build_publics_elems(&n->p), true);
@@ -773,6 +837,8 @@ int nft_apply_full(struct nft *n, const struct mapping *maps, size_t n_maps)
 	log_portless("apply", maps, n_maps);
 	batch_elems(&bt, NFT_MSG_NEWSETELEM, &kind_map, maps, n_maps);
 	batch_elems(&bt, NFT_MSG_NEWSETELEM, &kind_ports, maps, n_maps);
+	batch_elems(&bt, NFT_MSG_NEWSETELEM, &kind_asleep, maps, n_maps);
+	batch_elems(&bt, NFT_MSG_NEWSETELEM, &kind_active_restore, maps, n_maps);
 	return batch_send_bulk(&bt, "apply");
 }
 
@@ -841,30 +907,89 @@ out:
 	return ret;
 }
 
+/* A student of the old list, for nft_sync's wake-up delta. */
+struct student_ent {
+	const struct mapping *m;
+	UT_hash_handle hh;
+};
+
+/* The mappings of MAPS that wake up against OLD (mapping_wakes_up), in a new array
+ * *WOKEN (the caller frees it). */
+static int wake_delta(const struct mapping *old, size_t n_old, const struct mapping *maps,
+		      size_t n_maps, struct mapping **woken, size_t *n_woken)
+{
+	struct student_ent *ents = NULL, *table = NULL, *e;
+	size_t i;
+	int ret = -ENOMEM;
+
+	*n_woken = 0;
+	ents = calloc(n_old ? n_old : 1, sizeof(*ents));
+	*woken = calloc(n_maps ? n_maps : 1, sizeof(**woken));
+	if (!ents || !*woken)
+		goto out;
+	for (i = 0; i < n_old; i++) {
+		ents[i].m = &old[i];
+		/* uthash allocates its buckets here; on failure it exits (as in store.c) */
+		HASH_ADD_KEYPTR(hh, table, old[i].student, strlen(old[i].student), &ents[i]);
+	}
+	for (i = 0; i < n_maps; i++) {
+		e = NULL;
+		HASH_FIND(hh, table, maps[i].student, strlen(maps[i].student), e);
+		if (mapping_wakes_up(e ? e->m : NULL, &maps[i]))
+			(*woken)[(*n_woken)++] = maps[i];
+	}
+	ret = 0;
+out:
+	HASH_CLEAR(hh, table);
+	free(ents);
+	if (ret < 0) {
+		free(*woken);
+		*woken = NULL;
+	}
+	return ret;
+}
+
+/* Fresh activity elements for MAPS: add (so that the delete cannot fail), delete, add.
+ * A plain add would leave an element that is already there with its old expiration
+ * (kernels before 6.9 do not update an element's timeout on add). */
+static void batch_active_fresh(struct batch *bt, const struct mapping *maps, size_t n)
+{
+	batch_elems(bt, NFT_MSG_NEWSETELEM, &kind_active_fresh, maps, n);
+	batch_elems(bt, NFT_MSG_DELSETELEM, &kind_active_fresh, maps, n);
+	batch_elems(bt, NFT_MSG_NEWSETELEM, &kind_active_fresh, maps, n);
+}
+
 int nft_sync(struct nft *n, const struct mapping *maps, size_t n_maps, const struct mapping *old,
 	     size_t n_old)
 {
-	struct mapping *gone = NULL, *added = NULL;
-	size_t n_gone = 0, n_added = 0;
+	struct mapping *gone = NULL, *added = NULL, *woken = NULL;
+	size_t n_gone = 0, n_added = 0, n_woken = 0;
 	struct batch bt;
 	int ret;
 
 	log_portless("sync", maps, n_maps);
 	ret = port_delta(old, n_old, maps, n_maps, &gone, &n_gone, &added, &n_added);
+	if (ret == 0)
+		ret = wake_delta(old, n_old, maps, n_maps, &woken, &n_woken);
 	if (ret < 0) {
 		nft_set_error(n, "sync: %s", strerror(-ret));
-		return ret;
+		goto out;
 	}
 	batch_start(&bt, n, n_maps > 0);
 	batch_flush_set(&bt, &kind_map);
 	batch_elems(&bt, NFT_MSG_NEWSETELEM, &kind_map, maps, n_maps);
+	batch_flush_set(&bt, &kind_asleep);
+	batch_elems(&bt, NFT_MSG_NEWSETELEM, &kind_asleep, maps, n_maps);
 	/* Elements that are not in the kernel make the batch fail with -ENOENT, and the
 	 * caller rebuilds both tables: a delta never hides a difference for long. */
 	batch_elems(&bt, NFT_MSG_DELSETELEM, &kind_ports, gone, n_gone);
 	batch_elems(&bt, NFT_MSG_NEWSETELEM, &kind_ports, added, n_added);
+	batch_active_fresh(&bt, woken, n_woken);
 	ret = batch_send_bulk(&bt, "sync");
+out:
 	free(gone);
 	free(added);
+	free(woken);
 	return ret;
 }
 
@@ -890,6 +1015,13 @@ int nft_put(struct nft *n, const struct mapping *old, const struct mapping *new_
 	batch_elems(&bt, NFT_MSG_NEWSETELEM, &kind_map, new_map, 1);
 	if (ports)
 		batch_elems(&bt, NFT_MSG_NEWSETELEM, &kind_ports, new_map, 1);
+	/* asleep_elem adds nothing for an awake mapping: this deletes OLD's element only
+	 * if it had one, and adds NEW's only if it sleeps. */
+	if (old)
+		batch_elems(&bt, NFT_MSG_DELSETELEM, &kind_asleep, old, 1);
+	batch_elems(&bt, NFT_MSG_NEWSETELEM, &kind_asleep, new_map, 1);
+	if (mapping_wakes_up(old, new_map))
+		batch_active_fresh(&bt, new_map, 1);
 	return batch_send(&bt, "put");
 }
 
@@ -900,6 +1032,7 @@ int nft_del(struct nft *n, const struct mapping *m)
 	batch_start(&bt, n, false);
 	batch_elems(&bt, NFT_MSG_DELSETELEM, &kind_map, m, 1);
 	batch_elems(&bt, NFT_MSG_DELSETELEM, &kind_ports, m, 1);
+	batch_elems(&bt, NFT_MSG_DELSETELEM, &kind_asleep, m, 1);
 	return batch_send(&bt, "del");
 }
 
@@ -1007,12 +1140,12 @@ static int count_elems_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int nft_map_count(struct nft *n)
+/* Dumps the elements of our set NAME, running CB on every reply message. */
+static int set_elems_dump(struct nft *n, const char *name, mnl_cb_t cb, void *data)
 {
 	char buf[512];
 	struct nlmsghdr *nlh;
-	struct nftnl_set *s = nft_build_set_ref(&n->p, NFT_MAP_NAME);
-	size_t count = 0;
+	struct nftnl_set *s = nft_build_set_ref(&n->p, name);
 	int ret;
 
 	if (!s)
@@ -1021,12 +1154,46 @@ int nft_map_count(struct nft *n)
 				    nft_next_seq(n));
 	nftnl_set_elems_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
-	ret = nft_request(n, nlh, count_elems_cb, &count);
-	if (ret < 0) {
-		nft_set_error(n, "dumping %s: %s", NFT_MAP_NAME, strerror(-ret));
+	ret = nft_request(n, nlh, cb, data);
+	if (ret < 0)
+		nft_set_error(n, "dumping %s: %s", name, strerror(-ret));
+	return ret;
+}
+
+int nft_map_count(struct nft *n)
+{
+	size_t count = 0;
+	int ret = set_elems_dump(n, NFT_MAP_NAME, count_elems_cb, &count);
+
+	if (ret < 0)
 		return ret;
-	}
 	return count > (size_t)INT32_MAX ? INT32_MAX : (int)count;
+}
+
+struct active_dump {
+	nft_active_cb cb;
+	void *arg;
+};
+
+static void active_dump_elem(const struct nft_active_elem *e, void *arg)
+{
+	struct active_dump *ad = arg;
+
+	ad->cb(e->ip, e->expires_ms, e->timeout_ms ? e->timeout_ms : NFT_ACTIVE_TIMEOUT_MS,
+	       ad->arg);
+}
+
+static int active_dump_cb(const struct nlmsghdr *nlh, void *data)
+{
+	nft_parse_active_elems(nlh, active_dump_elem, data);
+	return MNL_CB_OK;
+}
+
+int nft_active_dump(struct nft *n, nft_active_cb cb, void *arg)
+{
+	struct active_dump ad = { cb, arg };
+
+	return set_elems_dump(n, NFT_ACTIVE_NAME, active_dump_cb, &ad);
 }
 
 /* --- monitor ------------------------------------------------------------ */
@@ -1052,7 +1219,7 @@ int nft_monitor_open(struct nft *n)
 		n->mon = NULL;
 		return ret;
 	}
-	if (sock_set_buf(mnl_socket_get_fd(n->mon), SO_RCVBUFFORCE, SO_RCVBUF, NFT_MON_RCVBUF) < 0)
+	if (nlsock_set_buf(mnl_socket_get_fd(n->mon), SO_RCVBUFFORCE, SO_RCVBUF, NFT_MON_RCVBUF) < 0)
 		log_warn("nft monitor: receive buffer");
 	return 0;
 }
@@ -1123,64 +1290,53 @@ static int event_is_ours(const struct nft *n, const struct nlmsghdr *nlh, uint16
 	return ours;
 }
 
+struct mon_read {
+	struct nft *n;
+	int hit;
+};
+
+static void mon_msg(const struct nlmsghdr *nlh, void *arg)
+{
+	struct mon_read *r = arg;
+	uint16_t cmd;
+
+	if (nlh->nlmsg_type == NLMSG_NOOP) {
+		r->hit = 1; /* mon_note(): check */
+		return;
+	}
+	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES)
+		return;
+	/* Our own batches (apply_full deletes the table) are not news. */
+	if (nlh->nlmsg_pid == r->n->portid)
+		return;
+	cmd = NFNL_MSG_TYPE(nlh->nlmsg_type);
+	if (cmd != NFT_MSG_DELTABLE && cmd != NFT_MSG_DELSET &&
+	    cmd != NFT_MSG_DELCHAIN && cmd != NFT_MSG_DELRULE)
+		return;
+	if (event_is_ours(r->n, nlh, cmd)) {
+		log_debug("nft monitor: table %s changed under us (event %u)", r->n->table, cmd);
+		r->hit = 1;
+	}
+}
+
 int nft_monitor_read(struct nft *n)
 {
-	int fd, hit = 0;
+	struct mon_read r = { n, 0 };
 	bool lost = false;
+	int ret;
 
 	if (!n->mon)
 		return -EBADF;
-	fd = mnl_socket_get_fd(n->mon);
-	for (;;) {
-		ssize_t len = recv(fd, n->rxbuf, NFT_RXBUF_SIZE, MSG_DONTWAIT);
-		const struct nlmsghdr *nlh;
-		int left;
-
-		if (len < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == ENOBUFS) {
-				/* Events were dropped: we cannot know what happened. */
-				lost = true;
-				continue;
-			}
-			if (errno == EAGAIN)
-				break;
-			return -errno;
-		}
-		if (len == 0)
-			break;
-		left = (int)len;
-		for (nlh = (const struct nlmsghdr *)n->rxbuf; mnl_nlmsg_ok(nlh, left);
-		     nlh = mnl_nlmsg_next(nlh, &left)) {
-			uint16_t cmd;
-
-			if (nlh->nlmsg_type == NLMSG_NOOP) {
-				hit = 1; /* mon_note(): check */
-				continue;
-			}
-
-			if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES)
-				continue;
-			/* Our own batches (apply_full deletes the table) are not news. */
-			if (nlh->nlmsg_pid == n->portid)
-				continue;
-			cmd = NFNL_MSG_TYPE(nlh->nlmsg_type);
-			if (cmd != NFT_MSG_DELTABLE && cmd != NFT_MSG_DELSET &&
-			    cmd != NFT_MSG_DELCHAIN && cmd != NFT_MSG_DELRULE)
-				continue;
-			if (event_is_ours(n, nlh, cmd)) {
-				log_debug("nft monitor: table %s changed under us (event %u)",
-					  n->table, cmd);
-				hit = 1;
-			}
-		}
-	}
+	ret = nlsock_drain(mnl_socket_get_fd(n->mon), n->rxbuf, NFT_RXBUF_SIZE, mon_msg, &r,
+			   &lost);
+	if (ret < 0)
+		return ret;
 	if (n->mon_missed) {
 		n->mon_missed = false;
-		hit = 1;
+		r.hit = 1;
 	}
+	/* Events were dropped: we cannot know what happened. */
 	if (lost)
 		return -ENOBUFS;
-	return hit;
+	return r.hit;
 }

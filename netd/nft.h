@@ -4,11 +4,24 @@
  * table ip <name> {
  *   set public_addrs  { type ipv4_addr; }                          (the configured publics)
  *   map ssh_dnat      { type ipv4_addr . inet_service : ipv4_addr . inet_service; }
+ *   set asleep        { type ipv4_addr; }               (the VMs of sleeping students)
+ *   set active        { type ipv4_addr; flags dynamic,timeout; timeout 7d; }
+ *                                  (per VM: expires 7 days after its client's last packet)
+ *   set wake_limit    { type ipv4_addr; flags dynamic,timeout; timeout 10s; }
  *   chain prerouting  { type nat hook prerouting priority dstnat;
  *       ip daddr @public_addrs dnat ip to ip daddr . tcp dport map @ssh_dnat }
  *   chain postrouting { type nat hook postrouting priority srcnat;      (egress only)
  *       ip saddr SUBNET ip daddr != SUBNET oifname != BR masquerade }
  *   chain forward     { type filter hook forward priority filter; policy accept;
+ *       oifname BR ct direction original ct status dnat ct reply ip saddr @asleep
+ *           update @wake_limit { ct reply ip saddr limit rate over 4/second burst 4 packets }
+ *           drop                             (a flood towards a sleeping VM: not logged)
+ *       oifname BR ct direction original ct status dnat ct reply ip saddr @asleep
+ *           log prefix "vlab-wake" group G snaplen 64 queue-threshold 1 drop
+ *                                        (netd reads it over NFLOG: a wake; dropped
+ *                                         silently, before any neighbour lookup)
+ *       oifname BR ct direction original ct status dnat update @active { ct reply ip saddr }
+ *                                        (a client's packet: its VM is active)
  *       ct state established,related accept
  *       oifname BR ct status dnat meta l4proto tcp
  *           ct original ip daddr . ct original proto-dst @ssh_dnat accept
@@ -57,6 +70,14 @@
 #define NFT_PUBLICS_NAME "public_addrs"
 #define NFT_PORTS_NAME "port_addrs"      /* in the bridge table */
 #define NFT_BRIDGE_CHAIN "prerouting"    /* the bridge table's chain */
+#define NFT_ASLEEP_NAME "asleep"
+#define NFT_ACTIVE_NAME "active"
+#define NFT_WAKE_LIMIT_NAME "wake_limit"
+/* The prefix of the log messages of packets for sleeping VMs (NFLOG). */
+#define NFT_WAKE_PREFIX "vlab-wake"
+/* The activity set's timeout: an element expires that long after the last packet of a
+ * client to its VM, and that long is the longest idle time netd can read back. */
+#define NFT_ACTIVE_TIMEOUT_MS ((uint64_t)MAPPING_IDLE_SLEEP_MAX * 1000u)
 
 struct nft_params {
 	const char *table;           /* family ip, and family bridge for the ports' rules */
@@ -67,26 +88,37 @@ struct nft_params {
 	size_t n_publics;
 	bool egress;
 	bool dns;
+	uint16_t log_group;          /* NFLOG group of the wake rule */
 };
 
 struct nft;                          /* opaque: an mnl socket, sequence numbers, params */
 
+/* Where a rebuild gets an awake mapping's activity element from: the milliseconds
+ * left before it expires (1..NFT_ACTIVE_TIMEOUT_MS; 0: a fresh element, the full
+ * timeout). Without one, every awake mapping gets a fresh element. */
+typedef uint64_t (*nft_active_left_fn)(const struct mapping *m, void *arg);
+
 /* Opens a netlink socket for nftables in the current network namespace. */
 int nft_open(struct nft **out, const struct nft_params *p);
 void nft_close(struct nft *n);
+/* Sets where nft_apply_full gets the activity elements from (see nft_active_left_fn). */
+void nft_set_active_source(struct nft *n, nft_active_left_fn fn, void *arg);
 
 /*
  * Replaces both tables, contents included, in ONE batch: for each, add table (so the
  * delete cannot fail), delete table, add table, sets, chains, rules; then every
- * mapping's map element and port elements. Used at start, after a table vanished, and
- * for sync: there is never a moment without rules, and conntrack is left alone.
+ * mapping's map element and port elements, the asleep element of each sleeping one and
+ * the activity element of each awake one (see nft_set_active_source). Used at start,
+ * after a table vanished, and for sync: there is never a moment without rules, and
+ * conntrack is left alone.
  */
 int nft_apply_full(struct nft *n, const struct mapping *maps, size_t n_maps);
 
 /*
- * Replaces the map's elements with MAPS' (flush + add all), and brings port_addrs from
- * OLD's port elements to MAPS' (deletes those that went, adds those that came), in one
- * batch. OLD is what the kernel holds now (netd's store: every change went through this
+ * Replaces the map's and the asleep set's elements with MAPS' (flush + add all), brings
+ * port_addrs from OLD's port elements to MAPS' (deletes those that went, adds those that
+ * came), and gives a fresh activity element to each mapping that wakes up
+ * (mapping_wakes_up against OLD), in one batch. OLD is what the kernel holds now (netd's store: every change went through this
  * module, and the store changes only after the kernel took the batch), so a resync that
  * changes nobody's port, MAC or IP costs nothing in the bridge table. Fails (-ENOENT) if
  * a table, or an element OLD names, is missing: the caller then rebuilds (apply_full).
@@ -95,10 +127,19 @@ int nft_sync(struct nft *n, const struct mapping *maps, size_t n_maps, const str
 	     size_t n_old);
 
 /* One batch: delete OLD's elements (if OLD) and add NEW's, in both tables (the port
- * elements are left alone when port, MAC and IP did not change). */
+ * elements are left alone when port, MAC and IP did not change; the asleep element
+ * follows NEW's asleep; a mapping that wakes up gets a fresh activity element). */
 int nft_put(struct nft *n, const struct mapping *old, const struct mapping *new_map);
-/* One batch: delete M's elements from both tables. */
+/* One batch: delete M's elements from both tables and its asleep element. Activity
+ * elements are left to expire: nothing reads one without a mapping at its address, and
+ * a mapping that comes to that address gets a fresh one. */
 int nft_del(struct nft *n, const struct mapping *m);
+
+/* Runs CB on every element of the activity set: the VM's address, the milliseconds
+ * before the element expires, and its timeout. 0 or -errno (-ENOENT: no table). */
+typedef void (*nft_active_cb)(struct in_addr ip, uint64_t expires_ms, uint64_t timeout_ms,
+			      void *arg);
+int nft_active_dump(struct nft *n, nft_active_cb cb, void *arg);
 
 /* 1 if both our tables exist with their sets, 0 if not, -errno on failure. */
 int nft_table_exists(struct nft *n);

@@ -2,8 +2,10 @@
  * Pure builders of netd's nftables objects: libnftnl objects only, no socket. The
  * expressions are the ones nft(8) itself emits for the same rules (compare with
  * `nft --debug=netlink -f`), so `nft list table` prints them back as written in nft.h.
+ * Also the one parser of a kernel dump netd reads (the activity set's elements).
  */
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
 #include <net/if.h>
 #include <stdio.h> /* libnftnl/expr.h needs FILE */
@@ -15,6 +17,7 @@
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_conntrack_tuple_common.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <libnftnl/expr.h>
 #include <libnftnl/udata.h>
 
@@ -129,6 +132,21 @@ static void rb_ct_orig(struct rule_builder *b, uint32_t key, uint32_t dreg)
 	rb_add(b, e);
 }
 
+/* ct KEY of the REPLY direction, as `ct reply ...`: for a DNATed connection the reply
+ * comes from the VM, so `ct reply ip saddr` is the VM's address on every packet of the
+ * connection, whichever way it goes. */
+static void rb_ct_reply(struct rule_builder *b, uint32_t key, uint32_t dreg)
+{
+	struct nftnl_expr *e = rb_expr(b, "ct");
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
+	nftnl_expr_set_u8(e, NFTNL_EXPR_CT_DIR, IP_CT_DIR_REPLY);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, dreg);
+	rb_add(b, e);
+}
+
 static void rb_cmp(struct rule_builder *b, uint32_t op, uint32_t sreg, const void *data,
 		   uint32_t len)
 {
@@ -172,6 +190,63 @@ static void rb_lookup(struct rule_builder *b, uint32_t sreg, int dreg, const cha
 	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
 	/* The id lets the kernel find a set created earlier in the same batch. */
 	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set_id);
+	rb_add(b, e);
+}
+
+/* `limit rate over RATE/second burst RATE packets`: matches packets beyond the rate. */
+static struct nftnl_expr *limit_over_new(uint64_t rate)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("limit");
+
+	if (!e)
+		return NULL;
+	nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_RATE, rate);
+	nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_UNIT, 1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_BURST, (uint32_t)rate);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKTS);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_FLAGS, NFT_LIMIT_F_INV);
+	return e;
+}
+
+/* `update @SET { <sreg> [limit rate over LIMIT/second] }`: the element of the key in SREG
+ * is added, or its expiration reset to the set's timeout; with LIMIT, the element's own
+ * limit decides whether the rule goes on (a meter). */
+static void rb_dynset_update(struct rule_builder *b, uint32_t sreg, const char *set,
+			     uint32_t set_id, uint64_t limit)
+{
+	struct nftnl_expr *e = rb_expr(b, "dynset"), *l;
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, sreg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
+	nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, set);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SET_ID, set_id);
+	if (limit) {
+		l = limit_over_new(limit);
+		if (!l) {
+			nftnl_expr_free(e);
+			b->err = -ENOMEM;
+			return;
+		}
+		/* the dynset expression takes L */
+		nftnl_expr_set(e, NFTNL_EXPR_DYNSET_EXPR, l, 0);
+	}
+	rb_add(b, e);
+}
+
+/* `log prefix NFT_WAKE_PREFIX group G snaplen NFT_WAKE_SNAPLEN queue-threshold 1`: to
+ * NFLOG, each message sent at once (the default batches them for up to a second). */
+static void rb_log_wake(struct rule_builder *b, uint16_t group)
+{
+	struct nftnl_expr *e = rb_expr(b, "log");
+
+	if (!e)
+		return;
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOG_PREFIX, NFT_WAKE_PREFIX);
+	nftnl_expr_set_u16(e, NFTNL_EXPR_LOG_GROUP, group);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOG_SNAPLEN, NFT_WAKE_SNAPLEN);
+	nftnl_expr_set_u16(e, NFTNL_EXPR_LOG_QTHRESHOLD, 1);
 	rb_add(b, e);
 }
 
@@ -271,6 +346,10 @@ static void rb_daddr_dport(struct rule_builder *b)
 
 #define SET_ID_PUBLICS 1
 #define SET_ID_MAP 2
+/* 3 is the bridge table's port_addrs */
+#define SET_ID_ASLEEP 4
+#define SET_ID_ACTIVE 5
+#define SET_ID_WAKE_LIMIT 6
 
 static struct nftnl_table *table_build(const struct nft_params *p, uint32_t family)
 {
@@ -375,6 +454,106 @@ struct nftnl_set *nft_build_map(const struct nft_params *p)
 struct nftnl_set *nft_build_publics_set(const struct nft_params *p)
 {
 	return set_build(p, NFT_PUBLICS_NAME, SET_ID_PUBLICS, TYPE_IPADDR, 4, false);
+}
+
+/* A set of VM addresses; with TIMEOUT_MS, dynamic (the forward chain adds and refreshes
+ * elements) with that timeout. */
+static struct nftnl_set *ip_set_build(const struct nft_params *p, const char *name, uint32_t id,
+				      uint64_t timeout_ms)
+{
+	struct nftnl_set *s = set_build(p, name, id, TYPE_IPADDR, 4, false);
+
+	if (s && timeout_ms) {
+		nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_TIMEOUT | NFT_SET_EVAL);
+		nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, timeout_ms);
+	}
+	return s;
+}
+
+struct nftnl_set *nft_build_asleep_set(const struct nft_params *p)
+{
+	return ip_set_build(p, NFT_ASLEEP_NAME, SET_ID_ASLEEP, 0);
+}
+
+struct nftnl_set *nft_build_active_set(const struct nft_params *p)
+{
+	return ip_set_build(p, NFT_ACTIVE_NAME, SET_ID_ACTIVE, NFT_ACTIVE_TIMEOUT_MS);
+}
+
+struct nftnl_set *nft_build_wake_limit_set(const struct nft_params *p)
+{
+	return ip_set_build(p, NFT_WAKE_LIMIT_NAME, SET_ID_WAKE_LIMIT, NFT_WAKE_LIMIT_TIMEOUT_MS);
+}
+
+int nft_build_ip_elem(struct nftnl_set *set, struct in_addr ip, uint64_t expires_ms)
+{
+	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+
+	if (!e)
+		return -ENOMEM;
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &ip.s_addr, 4);
+	if (expires_ms)
+		nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_EXPIRATION, expires_ms);
+	nftnl_set_elem_add(set, e); /* the set owns E now */
+	return 0;
+}
+
+/* One element of a set element list: the key if it is 4 bytes, the expiration and the
+ * timeout. 1 if it has a 4-byte key and an expiration. */
+static int active_elem_parse(const struct nlattr *el, struct nft_active_elem *out)
+{
+	const struct nlattr *a, *v;
+	bool key = false, expires = false;
+
+	*out = (struct nft_active_elem){ 0 };
+	mnl_attr_for_each_nested(a, el) {
+		switch (mnl_attr_get_type(a)) {
+		case NFTA_SET_ELEM_KEY:
+			mnl_attr_for_each_nested(v, a) {
+				if (mnl_attr_get_type(v) == NFTA_DATA_VALUE &&
+				    mnl_attr_get_payload_len(v) == 4) {
+					memcpy(&out->ip.s_addr, mnl_attr_get_payload(v), 4);
+					key = true;
+				}
+			}
+			break;
+		case NFTA_SET_ELEM_EXPIRATION:
+			if (mnl_attr_validate(a, MNL_TYPE_U64) == 0) {
+				out->expires_ms = be64toh(mnl_attr_get_u64(a));
+				expires = true;
+			}
+			break;
+		case NFTA_SET_ELEM_TIMEOUT:
+			if (mnl_attr_validate(a, MNL_TYPE_U64) == 0)
+				out->timeout_ms = be64toh(mnl_attr_get_u64(a));
+			break;
+		default:
+			break;
+		}
+	}
+	return key && expires;
+}
+
+size_t nft_parse_active_elems(const struct nlmsghdr *nlh,
+			      void (*cb)(const struct nft_active_elem *e, void *arg), void *arg)
+{
+	const struct nlattr *list, *el;
+	struct nft_active_elem e;
+	size_t n = 0;
+
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(struct nfgenmsg))
+		return 0;
+	mnl_attr_for_each(list, nlh, sizeof(struct nfgenmsg)) {
+		if (mnl_attr_get_type(list) != NFTA_SET_ELEM_LIST_ELEMENTS)
+			continue;
+		mnl_attr_for_each_nested(el, list) {
+			if (mnl_attr_get_type(el) != NFTA_LIST_ELEM || !active_elem_parse(el, &e))
+				continue;
+			cb(&e, arg);
+			n++;
+		}
+	}
+	return n;
 }
 
 struct nftnl_set *nft_build_publics_elems(const struct nft_params *p)
@@ -524,6 +703,9 @@ static struct nftnl_rule *rule_new(const struct nft_params *p, const char *chain
 enum rule_kind {
 	R_PRE_DNAT,
 	R_POST_MASQ,
+	R_FWD_ASLEEP_FLOOD,
+	R_FWD_ASLEEP_WAKE,
+	R_FWD_ACTIVE,
 	R_FWD_CT,
 	R_FWD_DNAT_IN,
 	R_FWD_TO_BR_DROP,
@@ -534,6 +716,24 @@ enum rule_kind {
 	R_IN_DNS_TCP,
 	R_IN_DROP,
 };
+
+/*
+ * oifname BR ct direction original ct status dnat: a client's packet of a connection
+ * DNATed into the lab, with its VM's address in REG_A (`ct reply ip saddr`). Only the
+ * client's packets count as activity: a VM that writes to a client who has gone (a
+ * laptop closed mid-session) retransmits for many minutes and is not in use; a client
+ * who reads output ACKs it, and those ACKs count.
+ */
+static void rb_client_to_vm(struct rule_builder *b, const struct nft_params *p)
+{
+	const uint8_t original = IP_CT_DIR_ORIGINAL;
+
+	rb_ifname(b, NFT_META_OIFNAME, NFT_CMP_EQ, p->bridge);
+	rb_ct(b, NFT_CT_DIRECTION, REG_A);
+	rb_cmp(b, NFT_CMP_EQ, REG_A, &original, sizeof(original));
+	rb_ct_bits(b, NFT_CT_STATUS, IPS_DST_NAT);
+	rb_ct_reply(b, NFT_CT_SRC_IP, REG_A);
+}
 
 static void rule_fill(struct rule_builder *b, const struct nft_params *p, enum rule_kind k)
 {
@@ -555,6 +755,33 @@ static void rule_fill(struct rule_builder *b, const struct nft_params *p, enum r
 		rb_subnet(b, OFF_IP_DADDR, NFT_CMP_NEQ, p->subnet, p->prefix);
 		rb_ifname(b, NFT_META_OIFNAME, NFT_CMP_NEQ, p->bridge);
 		rb_masq(b);
+		break;
+	case R_FWD_ASLEEP_FLOOD:
+		/* Before the logging rule: packets beyond the rate end here, unlogged, so a
+		 * flood towards a sleeping VM costs netd a few messages a second. */
+		rb_client_to_vm(b, p);
+		rb_lookup(b, REG_A, -1, NFT_ASLEEP_NAME, SET_ID_ASLEEP);
+		/* the key again, as nft writes it (a lookup leaves the register alone) */
+		rb_ct_reply(b, NFT_CT_SRC_IP, REG_A);
+		rb_dynset_update(b, REG_A, NFT_WAKE_LIMIT_NAME, SET_ID_WAKE_LIMIT, NFT_WAKE_LOG_RATE);
+		rb_verdict(b, NF_DROP);
+		break;
+	case R_FWD_ASLEEP_WAKE:
+		/* Dropped here, in forward: the packet never reaches the neighbour lookup
+		 * that would fail for a VM that is not running and answer the client with
+		 * ICMP host-unreachable, which aborts a connect() in SYN_SENT. The client's
+		 * retransmission gets through once the VM runs and netd has taken it out
+		 * of the set; an open session's next packet wakes the VM the same way. */
+		rb_client_to_vm(b, p);
+		rb_lookup(b, REG_A, -1, NFT_ASLEEP_NAME, SET_ID_ASLEEP);
+		rb_log_wake(b, p->log_group);
+		rb_verdict(b, NF_DROP);
+		break;
+	case R_FWD_ACTIVE:
+		/* Before "established accept": every packet of a session counts, not only
+		 * its first. */
+		rb_client_to_vm(b, p);
+		rb_dynset_update(b, REG_A, NFT_ACTIVE_NAME, SET_ID_ACTIVE, 0);
 		break;
 	case R_FWD_CT:
 		rb_ct_bits(b, NFT_CT_STATE, ct_est_rel);
@@ -614,6 +841,9 @@ static size_t rule_kinds(const struct nft_params *p, const char *chain, enum rul
 		if (p->egress)
 			k[n++] = R_POST_MASQ;
 	} else if (strcmp(chain, "forward") == 0) {
+		k[n++] = R_FWD_ASLEEP_FLOOD;
+		k[n++] = R_FWD_ASLEEP_WAKE;
+		k[n++] = R_FWD_ACTIVE;
 		k[n++] = R_FWD_CT;
 		k[n++] = R_FWD_DNAT_IN;
 		k[n++] = R_FWD_TO_BR_DROP;

@@ -24,6 +24,35 @@ struct nftnl_set *nft_build_publics_set(const struct nft_params *p);
 /* public_addrs with its elements, ready for NEWSETELEM. */
 struct nftnl_set *nft_build_publics_elems(const struct nft_params *p);
 
+/* The sets of sleeping VMs: asleep (plain), active and wake_limit (dynamic, with
+ * timeouts, filled by the forward chain's packets; see nft.h). All keyed by VM address,
+ * empty, with set ids for rules in the same batch. */
+struct nftnl_set *nft_build_asleep_set(const struct nft_params *p);
+struct nftnl_set *nft_build_active_set(const struct nft_params *p);
+struct nftnl_set *nft_build_wake_limit_set(const struct nft_params *p);
+/* An element IP added to SET (a set ref of one of the sets above). EXPIRES_MS > 0 gives
+ * it that long to live instead of the set's timeout (only for sets with timeouts). */
+int nft_build_ip_elem(struct nftnl_set *set, struct in_addr ip, uint64_t expires_ms);
+
+/* The per-element rate of logged packets towards one sleeping VM; more are dropped
+ * without a log message. */
+#define NFT_WAKE_LOG_RATE 4u
+#define NFT_WAKE_LIMIT_TIMEOUT_MS 10000u
+/* Bytes of each logged packet: an IPv4 header with options (60) and the TCP ports. */
+#define NFT_WAKE_SNAPLEN 64u
+
+/* One element of a dump of the activity set, read from a NEWSETELEM message. */
+struct nft_active_elem {
+	struct in_addr ip;
+	uint64_t expires_ms;         /* left before it expires */
+	uint64_t timeout_ms;         /* its own timeout; 0: the set's */
+};
+/* Runs CB on every element of a set element message (a dump's reply) whose key is an
+ * IPv4 address and that carries an expiration; others are skipped. Returns how many
+ * were passed to CB. */
+size_t nft_parse_active_elems(const struct nlmsghdr *nlh,
+			      void (*cb)(const struct nft_active_elem *e, void *arg), void *arg);
+
 /* Base chains; name is one of "prerouting", "postrouting", "forward", "input". */
 struct nftnl_chain *nft_build_chain(const struct nft_params *p, const char *name);
 

@@ -19,6 +19,7 @@ struct store {
 	struct entry *by_id, *by_ep, *by_mac, *by_ip;
 	struct entry *by_port;           /* only entries whose port is known */
 	size_t n;
+	size_t n_asleep;
 };
 
 static void entry_ep_key(const struct mapping *m, uint8_t key[6])
@@ -49,6 +50,7 @@ static void store_clear(struct store *s)
 		free(e);
 	}
 	s->n = 0;
+	s->n_asleep = 0;
 }
 
 void store_free(struct store *s)
@@ -64,6 +66,11 @@ size_t store_count(const struct store *s)
 	return s->n;
 }
 
+size_t store_count_asleep(const struct store *s)
+{
+	return s->n_asleep;
+}
+
 static struct entry *store_find(const struct store *s, const char *student)
 {
 	struct entry *e = NULL;
@@ -76,6 +83,14 @@ const struct mapping *store_get(const struct store *s, const char *student)
 {
 	struct entry *e = store_find(s, student);
 
+	return e ? &e->m : NULL;
+}
+
+const struct mapping *store_get_by_ip(const struct store *s, struct in_addr ip)
+{
+	struct entry *e = NULL;
+
+	HASH_FIND(hh_ip, s->by_ip, &ip.s_addr, sizeof(ip.s_addr), e);
 	return e ? &e->m : NULL;
 }
 
@@ -130,6 +145,7 @@ static void store_unlink(struct store *s, struct entry *e)
 	if (e->m.port[0])
 		HASH_DELETE(hh_port, s->by_port, e);
 	s->n--;
+	s->n_asleep -= e->m.asleep;
 }
 
 /* uthash reports allocation failure by calling uthash_fatal, which by default exits;
@@ -144,6 +160,7 @@ static void store_link(struct store *s, struct entry *e)
 	if (e->m.port[0])
 		HASH_ADD(hh_port, s->by_port, m.port, strlen(e->m.port), e);
 	s->n++;
+	s->n_asleep += e->m.asleep;
 }
 
 int store_put(struct store *s, const struct mapping *m)

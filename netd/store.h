@@ -17,7 +17,11 @@ struct store;
 int store_new(struct store **out);
 void store_free(struct store *s);
 size_t store_count(const struct store *s);
+/* How many mappings are asleep. */
+size_t store_count_asleep(const struct store *s);
 const struct mapping *store_get(const struct store *s, const char *student);
+/* The mapping whose VM has address IP, or NULL. */
+const struct mapping *store_get_by_ip(const struct store *s, struct in_addr ip);
 
 /* Would putting M clash with ANOTHER student's public endpoint, MAC, IP or (known)
  * port? 0 or -EEXIST with E filled (code conflict). */

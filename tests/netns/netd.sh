@@ -9,66 +9,8 @@
 # Everything it creates is removed at exit, also on failure (KEEP=1 keeps the files).
 set -u
 cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-NETD=${NETD:-$BUILD/san/netd}
-TOOLS=$BUILD/tools
-T_DIR=$(mktemp -d /tmp/vlab-netd.XXXXXX)
-chmod 0755 "$T_DIR"   # dnsmasq drops to nobody and rereads its hosts file here
 P=vn$$
-LAB=$P-lab INET=$P-inet
-. tests/netns/lib.sh
-trap cleanup_all EXIT
-trap 'exit 130' INT TERM
-
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
-export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-
-CONF=$T_DIR/lab.conf
-SOCK=$T_DIR/run/netd.sock
-NETD_PID=
-
-lab() { ip netns exec "$LAB" "$@"; }
-inet() { ip netns exec "$INET" "$@"; }
-rpc() { lab "$TOOLS/rpc" "$SOCK"; }
-
-# rpc_ok JSON: sends one request, fails unless the reply has "ok":true.
-rpc_ok() {
-	local r
-	r=$(printf '%s\n' "$1" | rpc) || return 1
-	case $r in *'"ok":true'*) printf '%s\n' "$r" ;; *) log "reply: $r"; return 1 ;; esac
-}
-
-mapping() { # student mac ip vm_port public_ip public_port [port]
-	printf '{"student":"%s","mac":"%s","ip":"%s","vm_port":%s,"public_ip":"%s","public_port":%s' "${@:1:6}"
-	[ $# -lt 7 ] || printf ',"port":"%s"' "$7"
-	printf '}'
-}
-
-# netd's PID lives in a file: tests run in subshells and may restart it.
-netd_pid() { cat "$T_DIR/netd.pid" 2>/dev/null; }
-
-netd_start() {
-	bg_start NETD_PID ip netns exec "$LAB" "$NETD" -d -c "$CONF" 2>>"$T_DIR/netd.log"
-	echo "$NETD_PID" >"$T_DIR/netd.pid"
-	wait_for 10 test -S "$SOCK" || { log "netd did not come up"; tail -20 "$T_DIR/netd.log" >&2; return 1; }
-	wait_for 5 rpc_ok '{"v":1,"op":"status"}' >/dev/null
-}
-
-netd_stop() {
-	stop_pid "$(netd_pid)"
-	rm -f "$T_DIR/netd.pid"
-}
-
-vm_add() { # N MAC [PORT]: namespace vmN with eth0 (MAC) on the bridge port PORT (vlN)
-	local n=$1 mac=$2 port=${3:-vl$1} ns=$P-vm$1
-	netns_add "$ns" || return 1
-	ip -n "$LAB" link add "$port" type veth peer name eth0 netns "$ns" || return 1
-	ip -n "$LAB" link set "$port" master labbr0 up || return 1
-	bridge -n "$LAB" link set dev "$port" isolated on || return 1
-	ip -n "$ns" link set eth0 address "$mac" up || return 1
-}
-
-vm() { local n=$1; shift; ip netns exec "$P-vm$n" "$@"; }
+. tests/netns/netd_lib.sh vlab-netd
 
 # vm_restore N: VM N's own MAC, address and default route again (after a spoofing test).
 vm_restore() {
@@ -96,16 +38,7 @@ vm_dhcp() { # N: udhcpc once, bounded (5 tries, 1 s apart)
 vm_ip() { ip -n "$P-vm$1" -4 -o addr show dev eth0 | awk '{print $4}' | cut -d/ -f1; }
 
 setup() {
-	mkdir -p "$T_DIR/run" "$T_DIR/state"
-	sed -e "s|@DIR@|$T_DIR|g" -e "s|@IMAGE_DIR@|$T_DIR/img|g" configs/test.conf >"$CONF"
-	netns_add "$LAB" && netns_add "$INET" || return 1
-	ip -n "$LAB" link add up0 type veth peer name inet0 netns "$INET"
-	ip -n "$LAB" addr add 203.0.113.10/24 dev up0
-	ip -n "$LAB" addr add 203.0.113.11/24 dev up0
-	ip -n "$LAB" link set up0 up
-	ip -n "$INET" addr add 203.0.113.100/24 dev inet0
-	ip -n "$INET" link set inet0 up
-	netd_start || return 1
+	lab_up || return 1
 	for i in 1 2 3; do
 		vm_add $i "52:54:00:00:00:0$i" || return 1
 	done
@@ -290,9 +223,12 @@ t_arp_spoofing_leaves_the_gateways_neighbour_alone() {
 	return $rc
 }
 
+# dump_state: the mappings without their idle times (which move on by themselves)
+dump_state() { printf '{"v":1,"op":"dump"}\n' | rpc | sed 's/,"idle_s":[0-9a-z]*//g'; }
+
 t_bad_requests_are_refused_without_change() {
 	local before after req r code
-	before=$(printf '{"v":1,"op":"dump"}\n' | rpc)
+	before=$(dump_state)
 	while IFS='|' read -r code req; do
 		[ -n "$code" ] || continue
 		r=$(printf '%s\n' "$req" | rpc)
@@ -333,7 +269,7 @@ invalid|{"v":1,"op":"sync","mappings":"all"}
 not_found|{"v":1,"op":"del","student":"nobody"}
 invalid|{"v":1,"op":"del","student":"aéééééééééééééééééééééééé"}
 EOF
-	after=$(printf '{"v":1,"op":"dump"}\n' | rpc)
+	after=$(dump_state)
 	[ "$before" = "$after" ] || fail "state changed: $before -> $after"
 	[ "$(inet "$TOOLS/tcpprobe" once 203.0.113.10 20001)" = vm1 ]
 }
@@ -506,13 +442,7 @@ t_config_errors_exit_2() {
 }
 
 echo "netd namespace tests (namespaces $P-*)"
-if ! setup >"$T_DIR/setup.out" 2>&1; then
-	cat "$T_DIR/setup.out" >&2
-	tail -30 "$T_DIR/netd.log" >&2
-	T_FAIL=1
-	summary "netns"
-	exit 1
-fi
+setup_or_exit netns
 run_test t_bridge_has_gateway_and_forwarding
 run_test t_dhcp_gives_each_vm_its_fixed_ip
 run_test t_dhcp_gives_unknown_mac_nothing
@@ -542,8 +472,4 @@ run_test t_sighup_reload_applies_egress_and_keeps_bad_config_out
 run_test t_socket_refuses_other_users
 run_test t_teardown_removes_what_netd_made
 run_test t_config_errors_exit_2
-if [ $T_FAIL -ne 0 ]; then
-	echo "--- netd log (tail) ---"
-	tail -40 "$T_DIR/netd.log"
-fi
-summary "netns"
+finish netns

@@ -4,7 +4,8 @@
 #
 #   tests/netns/nft_smoke.sh        # from the repository root or anywhere
 #
-# Builds tests/tools/nft_driver.c with netd/nft.c, netd/nft_build.c and common/log.c
+# Builds tests/tools/nft_driver.c with netd/nft.c, netd/nft_build.c, netd/nlsock.c and
+# common/log.c
 # into a temporary directory, then checks: the table as nft(8) lists it, the same
 # netlink expressions nft(8) itself produces, put/del/sync/count, a refused batch
 # leaving the map untouched, table_exists after `nft flush ruleset`, the monitor, and
@@ -47,7 +48,7 @@ cd "$top"
 # shellcheck disable=SC2046
 cc -std=c11 -D_GNU_SOURCE -I. -O2 -Wall -Wextra -Werror -Wno-unused-parameter \
 	$(pkg-config --cflags libnftnl libmnl json-c) \
-	tests/tools/nft_driver.c netd/nft.c netd/nft_build.c common/log.c \
+	tests/tools/nft_driver.c netd/nft.c netd/nft_build.c netd/nlsock.c common/log.c \
 	-o "$tmp/nft_driver" $(pkg-config --libs libnftnl libmnl)
 
 ip netns add "$ns"
@@ -88,6 +89,10 @@ table ip vlab {
 	map ssh_dnat { type ipv4_addr . inet_service : ipv4_addr . inet_service; size 65536;
 		elements = { 203.0.113.10 . 20000 : 10.64.0.2 . 22, 203.0.113.11 . 20000 : 10.64.0.3 . 22,
 			     203.0.113.10 . 20001 : 10.64.0.4 . 22 } }
+	set asleep { type ipv4_addr; size 65536; }
+	set active { type ipv4_addr; size 65536; flags dynamic,timeout; timeout 7d;
+		elements = { 10.64.0.2, 10.64.0.3, 10.64.0.4 } }
+	set wake_limit { type ipv4_addr; size 65536; flags dynamic,timeout; timeout 10s; }
 	chain prerouting { type nat hook prerouting priority dstnat; policy accept;
 		ip daddr @public_addrs dnat ip to ip daddr . tcp dport map @ssh_dnat
 	}
@@ -95,6 +100,9 @@ table ip vlab {
 		ip saddr 10.64.0.0/18 ip daddr != 10.64.0.0/18 oifname != "labbr0" masquerade
 	}
 	chain forward { type filter hook forward priority filter; policy accept;
+		oifname "labbr0" ct direction original ct status dnat ct reply ip saddr @asleep update @wake_limit { ct reply ip saddr limit rate over 4/second burst 4 packets } drop
+		oifname "labbr0" ct direction original ct status dnat ct reply ip saddr @asleep log prefix "vlab-wake" group 7 snaplen 64 queue-threshold 1 drop
+		oifname "labbr0" ct direction original ct status dnat update @active { ct reply ip saddr }
 		ct state established,related accept
 		oifname "labbr0" ct status dnat meta l4proto tcp ct original ip daddr . ct original proto-dst @ssh_dnat accept
 		oifname "labbr0" drop
@@ -122,8 +130,12 @@ table bridge vlab {
 	}
 }
 EOF
-# Rules as the kernel holds them; sorted, since hash sets list in no fixed order.
-nl_both() { in_ns nft --debug=netlink list table ip vlab; in_ns nft --debug=netlink list table bridge vlab; }
+# Rules as the kernel holds them; sorted, since hash sets list in no fixed order, and
+# without the activity elements' time left, which differs by the milliseconds between.
+nl_both() {
+	{ in_ns nft --debug=netlink list table ip vlab; in_ns nft --debug=netlink list table bridge vlab; } |
+		sed 's/ expires [0-9dhms]*//g'
+}
 nl_both 2>&1 | sort > "$tmp/mine.nl"
 in_ns nft flush ruleset
 in_ns nft -f "$tmp/ref.nft"
@@ -134,6 +146,31 @@ else
 	bad "netlink expressions differ from nft's:"; cat "$tmp/nl.diff"
 fi
 in_ns nft flush ruleset
+drv apply 3 > /dev/null
+
+echo "nft_smoke: sleeping VMs: asleep, active"
+# active ADDR: "EXPIRES_MS TIMEOUT_MS" of ADDR's activity element, as nft_active_dump reads it
+active() { drv active | awk -v a="$1" '$1 == a { print $2, $3 }'; }
+# fresh ADDR: its element was (re)made within the last 5 s
+fresh() { active "$1" | awk '{ exit !($1 > 604795000 && $2 == 604800000) }'; }
+expect_eq "activity elements after apply" "$(drv active | wc -l)" 3
+if fresh 10.64.0.3; then ok "apply: a fresh activity element"; else bad "apply: element of 10.64.0.3: '$(active 10.64.0.3)'"; fi
+drv sleep 1 > /dev/null
+list
+expect_grep "sleep adds the asleep element" "elements = { 10.64.0.3 }" "$tmp/list"
+in_ns nft delete element ip vlab active '{ 10.64.0.3 }'
+in_ns nft add element ip vlab active '{ 10.64.0.3 expires 1h }'
+drv wake 1 > /dev/null
+list
+expect_nogrep "wake deletes the asleep element" "elements = { 10.64.0.3 }" "$tmp/list"
+if fresh 10.64.0.3; then ok "wake: the old activity element replaced"; else bad "wake: element of 10.64.0.3: '$(active 10.64.0.3)'"; fi
+NFT_ASLEEP=2 drv apply 3 > /dev/null
+list
+expect_grep "apply: a sleeping VM's asleep element" "elements = { 10.64.0.4 }" "$tmp/list"
+expect_eq "apply: no activity element for a sleeping VM" "$(active 10.64.0.4)" ""
+NFT_ACTIVE_LEFT=3600000 drv apply 3 > /dev/null
+expect_eq "apply: activity elements keep netd's idle times" \
+	"$(active 10.64.0.2 | awk '{ print ($1 > 3595000 && $1 <= 3600000) }')" 1
 drv apply 3 > /dev/null
 
 echo "nft_smoke: put, del"

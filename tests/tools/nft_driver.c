@@ -1,7 +1,7 @@
 /*
  * Drives netd/nft.c against the kernel for tests/netns/nft_smoke.sh (run it inside a
  * throwaway network namespace). Built by the script itself together with
- * netd/nft.c, netd/nft_build.c and common/log.c.
+ * netd/nft.c, netd/nft_build.c, netd/nlsock.c and common/log.c.
  *
  *   nft_driver [--no-egress] [--no-dns] CMD [ARGS]
  *     apply N [RUNS]   nft_apply_full with mappings 0..N-1 (RUNS times; median)
@@ -17,9 +17,13 @@
  *     monitor [CMD]    open the monitor, run CMD (default `nft flush ruleset`), report
  *                      what it saw
  *     dup              nft_sync with a duplicated key: must fail, prints the error
+ *     sleep I          nft_put: mapping I, awake before, now asleep
+ *     wake I           nft_put: mapping I, asleep before, now awake
+ *     active           nft_active_dump: "IP EXPIRES_MS TIMEOUT_MS" per element
  *
  * NFT_MONITOR=1 in the environment: apply, sync and putdel run with the monitor open, as
- * netd runs them.
+ * netd runs them. NFT_ASLEEP=I (a mapping index) makes mapping I asleep in every list;
+ * NFT_ACTIVE_LEFT=MS gives apply's activity elements MS to live (netd's idle times).
  *
  * Mapping i: VM 10.64.0.0/18 + 2 + i port 22, public 203.0.113.(10 + i % 2) port
  * 20000 + i / 2, bridge port "vl<i + 1>", MAC 52:54:00:00:(i + 1) as labd derives them.
@@ -50,7 +54,21 @@ static struct mapping mapping_for(unsigned i)
 	m.mac[4] = (uint8_t)((i + 1) >> 8);
 	m.mac[5] = (uint8_t)(i + 1);
 	snprintf(m.port, sizeof(m.port), MAPPING_TAP_PREFIX "%u", i + 1);
+	m.asleep = getenv("NFT_ASLEEP") && (unsigned)atoi(getenv("NFT_ASLEEP")) == i;
 	return m;
+}
+
+static uint64_t active_left(const struct mapping *m, void *arg)
+{
+	return strtoull(getenv("NFT_ACTIVE_LEFT"), NULL, 10);
+}
+
+static void active_print(struct in_addr ip, uint64_t expires_ms, uint64_t timeout_ms, void *arg)
+{
+	char a[INET_ADDRSTRLEN];
+
+	printf("%s %llu %llu\n", inet_ntop(AF_INET, &ip, a, sizeof(a)),
+	       (unsigned long long)expires_ms, (unsigned long long)timeout_ms);
 }
 
 static struct mapping *mappings(size_t n)
@@ -101,6 +119,7 @@ int main(int argc, char **argv)
 	struct nft_params p = {
 		.table = "vlab", .bridge = "labbr0", .prefix = 18,
 		.publics = publics, .n_publics = 2, .egress = true, .dns = true,
+		.log_group = CONF_LOG_GROUP_DEFAULT,
 	};
 	struct nft *n;
 	const char *cmd;
@@ -122,6 +141,8 @@ int main(int argc, char **argv)
 	inet_pton(AF_INET, "203.0.113.10", &publics[0]);
 	inet_pton(AF_INET, "203.0.113.11", &publics[1]);
 	check(NULL, nft_open(&n, &p), "nft_open");
+	if (getenv("NFT_ACTIVE_LEFT"))
+		nft_set_active_source(n, active_left, NULL);
 
 	if (strcmp(cmd, "apply") == 0 && ai < argc) {
 		size_t cnt = strtoul(argv[ai], NULL, 10);
@@ -230,6 +251,15 @@ int main(int argc, char **argv)
 			seen = nft_monitor_read(n);
 		printf("monitor: own=%d flush=%d exists=%d\n", own, seen,
 		       check(n, nft_table_exists(n), "nft_table_exists"));
+	} else if ((strcmp(cmd, "sleep") == 0 || strcmp(cmd, "wake") == 0) && ai < argc) {
+		struct mapping o = mapping_for((unsigned)atoi(argv[ai])), nw = o;
+
+		o.asleep = strcmp(cmd, "wake") == 0;
+		nw.asleep = !o.asleep;
+		check(n, nft_put(n, &o, &nw), "nft_put");
+		printf("%s ok\n", cmd);
+	} else if (strcmp(cmd, "active") == 0) {
+		check(n, nft_active_dump(n, active_print, NULL), "nft_active_dump");
 	} else if (strcmp(cmd, "dup") == 0) {
 		struct mapping m[3] = { mapping_for(1), mapping_for(2), mapping_for(3) };
 		int ret;

@@ -770,6 +770,65 @@ START_TEST(conf_parses_dhcp_lease)
 }
 END_TEST
 
+#define CLASS_WITH(x) \
+	"classes = ( { name = \"c1\"; base_image = \"/img/base.qcow2\"; user = \"student\"; " x " } );\n"
+
+START_TEST(conf_parses_idle_sleep_as_a_duration)
+{
+	static const struct {
+		const char *value;
+		unsigned secs;
+	} ok[] = {
+		{ "\"45m\"", 2700 }, { "\"20s\"", 20 }, { "\"1h\"", 3600 }, { "\"7d\"", 604800 },
+		{ "\"0\"", 0 }, { "\"0m\"", 0 },
+	};
+	struct lab_conf c;
+	char text[512];
+	size_t i;
+
+	expect_ok(NETWORK_MIN CLASS_LINE, &c);
+	ck_assert_uint_eq(c.classes[0].idle_sleep_secs, 0);
+	ck_assert_uint_eq(c.max_running_mib, 0);
+	ck_assert_uint_eq(c.log_group, 7);
+	conf_free(&c);
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(text, sizeof(text), NETWORK_MIN "classes = ( { name = \"c1\"; base_image = "
+			 "\"/img/base.qcow2\"; user = \"student\"; idle_sleep = %s; } );\n",
+			 ok[i].value);
+		expect_ok(text, &c);
+		ck_assert_uint_eq(c.classes[0].idle_sleep_secs, ok[i].secs);
+		conf_free(&c);
+	}
+	expect_error(NETWORK_MIN CLASS_WITH("idle_sleep = \"45\";"), 4,
+		     "classes[0].idle_sleep: '45' is not an idle time (expected a number with unit "
+		     "s, m, h or d, e.g. \"45m\"; \"0\": never)");
+	expect_error(NETWORK_MIN CLASS_WITH("idle_sleep = \"45 m\";"), 4,
+		     "classes[0].idle_sleep: '45 m' is not an idle time");
+	expect_error(NETWORK_MIN CLASS_WITH("idle_sleep = \"8d\";"), 4,
+		     "classes[0].idle_sleep: '8d' is too long (expected at most 7d)");
+	expect_error(NETWORK_MIN CLASS_WITH("idle_sleep = 45;"), 4,
+		     "classes[0].idle_sleep: expected a string");
+}
+END_TEST
+
+START_TEST(conf_parses_memory_budget_and_log_group)
+{
+	struct lab_conf c;
+
+	expect_ok(NETWORK_MIN "labd = { max_running_mib = 3072; };\nnetd = { log_group = 2; };\n"
+		  CLASS_LINE, &c);
+	ck_assert_uint_eq(c.max_running_mib, 3072);
+	ck_assert_uint_eq(c.log_group, 2);
+	conf_free(&c);
+	expect_error(NETWORK_MIN "labd = { max_running_mib = -1; };\n" CLASS_LINE, 4,
+		     "labd.max_running_mib: -1 is out of range");
+	expect_error(NETWORK_MIN "labd = { max_running_mib = \"3G\"; };\n" CLASS_LINE, 4,
+		     "labd.max_running_mib: expected an integer");
+	expect_error(NETWORK_MIN "netd = { log_group = 65536; };\n" CLASS_LINE, 4,
+		     "netd.log_group: 65536 is out of range (expected 0..65535)");
+}
+END_TEST
+
 START_TEST(conf_refuses_socket_path_too_long)
 {
 	char text[1024], dir[160];
@@ -906,6 +965,8 @@ Suite *make_conf_suite(void)
 	tcase_add_test(ok, conf_accepts_uppercase_mac_prefix);
 	tcase_add_test(ok, conf_defaults_cpu_model_for_qemu_and_refuses_passthrough);
 	tcase_add_test(ok, conf_parses_dhcp_lease);
+	tcase_add_test(ok, conf_parses_idle_sleep_as_a_duration);
+	tcase_add_test(ok, conf_parses_memory_budget_and_log_group);
 	tcase_add_test(ok, conf_free_is_safe_and_idempotent);
 	tcase_add_test(ok, conf_copies_every_string_out_of_libconfig);
 	tcase_add_test(ok, conf_load_works_without_error_buffer);

@@ -328,6 +328,76 @@ START_TEST(mapping_check_refuses_unconfigured_public_ip)
 }
 END_TEST
 
+START_TEST(mapping_sleep_fields_are_optional_and_round_trip)
+{
+	struct proto_error e;
+	struct mapping m, back;
+	json_object *o;
+
+	good_mapping(&m);
+	ck_assert_uint_eq(m.idle_sleep, 0);
+	ck_assert(!m.asleep);
+	ck_assert_int_eq(from_good_with("idle_sleep", "2700", &m, &e), 0);
+	ck_assert_uint_eq(m.idle_sleep, 2700);
+	m.asleep = true;
+	o = mapping_to_json(&m);
+	ck_assert_ptr_nonnull(json_object_object_get(o, "asleep"));
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(o, "idle_sleep")), 2700);
+	ck_assert_int_eq(mapping_from_json(o, &back, &e), 0);
+	ck_assert_mem_eq(&back, &m, sizeof(m));
+	json_object_put(o);
+	/* the defaults are not written: a mapping without them reads as before */
+	m.idle_sleep = 0;
+	m.asleep = false;
+	o = mapping_to_json(&m);
+	ck_assert_ptr_null(json_object_object_get(o, "idle_sleep"));
+	ck_assert_ptr_null(json_object_object_get(o, "asleep"));
+	json_object_put(o);
+	ck_assert_int_eq(from_good_with("asleep", "false", &m, &e), 0);
+	ck_assert(!m.asleep);
+	ck_assert_int_eq(from_good_with("idle_sleep", "604800", &m, &e), 0);
+}
+END_TEST
+
+START_TEST(mapping_refuses_bad_sleep_fields)
+{
+	static const char *const bad[][2] = {
+		{ "idle_sleep", "\"45m\"" }, { "idle_sleep", "-1" }, { "idle_sleep", "604801" },
+		{ "idle_sleep", "1.5" }, { "idle_sleep", "null" }, { "asleep", "1" },
+		{ "asleep", "\"true\"" }, { "asleep", "null" },
+	};
+	struct proto_error e;
+	struct mapping m;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(from_good_with(bad[i][0], bad[i][1], &m, &e), -EINVAL);
+		ck_assert_str_eq(e.code, PROTO_E_INVALID);
+		ck_assert_ptr_nonnull(strstr(e.message, bad[i][0]));
+	}
+}
+END_TEST
+
+START_TEST(mapping_wakes_up_when_new_asleep_before_or_moved)
+{
+	struct mapping old, m;
+
+	good_mapping(&old);
+	m = old;
+	ck_assert(mapping_wakes_up(NULL, &m));
+	ck_assert(!mapping_wakes_up(&old, &m));
+	m.idle_sleep = 60;                       /* a new idle_sleep is no wake-up */
+	ck_assert(!mapping_wakes_up(&old, &m));
+	old.asleep = true;
+	ck_assert(mapping_wakes_up(&old, &m));
+	old.asleep = false;
+	m.ip.s_addr ^= htonl(1);
+	ck_assert(mapping_wakes_up(&old, &m));
+	m.asleep = true;                         /* asleep never wakes up */
+	ck_assert(!mapping_wakes_up(NULL, &m));
+}
+END_TEST
+
 Suite *make_mapping_suite(void);
 
 Suite *make_mapping_suite(void)
@@ -355,6 +425,9 @@ Suite *make_mapping_suite(void)
 	tcase_add_test(tc, mapping_check_refuses_zero_mac);
 	tcase_add_test(tc, mapping_check_refuses_port_outside_range);
 	tcase_add_test(tc, mapping_check_refuses_unconfigured_public_ip);
+	tcase_add_test(tc, mapping_sleep_fields_are_optional_and_round_trip);
+	tcase_add_test(tc, mapping_refuses_bad_sleep_fields);
+	tcase_add_test(tc, mapping_wakes_up_when_new_asleep_before_or_moved);
 	suite_add_tcase(s, tc);
 	return s;
 }

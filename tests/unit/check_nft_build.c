@@ -4,6 +4,7 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
+#include <endian.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -375,28 +376,235 @@ START_TEST(nft_forward_admits_only_connections_addressed_to_map_keys)
 	struct nftnl_expr *e;
 	int i;
 
-	ck_assert_int_eq(chain_rule_kinds("forward", kinds, b), 4);
-	ck_assert_str_eq(kinds[0], "ct,bitwise,cmp,immediate");
-	ck_assert_str_eq(kinds[1], "meta,cmp,ct,bitwise,cmp,meta,cmp,ct,ct,lookup,immediate");
-	ck_assert_str_eq(kinds[2], "meta,cmp,immediate");
-	ck_assert_str_eq(kinds[3], "meta,cmp,immediate");
+	/* 0-2: the sleeping VMs' rules (nft_forward_drops_and_logs_packets_of_sleeping_vms) */
+	ck_assert_int_eq(chain_rule_kinds("forward", kinds, b), 7);
+	ck_assert_str_eq(kinds[3], "ct,bitwise,cmp,immediate");
+	ck_assert_str_eq(kinds[4], "meta,cmp,ct,bitwise,cmp,meta,cmp,ct,ct,lookup,immediate");
+	ck_assert_str_eq(kinds[5], "meta,cmp,immediate");
+	ck_assert_str_eq(kinds[6], "meta,cmp,immediate");
 	/* the original destination (public ip . port) ... */
-	e = rule_expr(b[1], 7);
+	e = rule_expr(b[4], 7);
 	ck_assert_uint_eq(nftnl_expr_get_u32(e, NFTNL_EXPR_CT_KEY), NFT_CT_DST_IP);
 	ck_assert_uint_eq(nftnl_expr_get_u8(e, NFTNL_EXPR_CT_DIR), IP_CT_DIR_ORIGINAL);
-	e = rule_expr(b[1], 8);
+	e = rule_expr(b[4], 8);
 	ck_assert_uint_eq(nftnl_expr_get_u32(e, NFTNL_EXPR_CT_KEY), NFT_CT_PROTO_DST);
 	/* ... must be a key of the map: a lookup without a data register */
-	e = rule_expr(b[1], 9);
+	e = rule_expr(b[4], 9);
 	ck_assert_str_eq(nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET), NFT_MAP_NAME);
 	ck_assert(!nftnl_expr_is_set(e, NFTNL_EXPR_LOOKUP_DREG));
-	ck_assert_uint_eq(nftnl_expr_get_u32(rule_expr(b[2], 2), NFTNL_EXPR_IMM_VERDICT),
+	ck_assert_uint_eq(nftnl_expr_get_u32(rule_expr(b[5], 2), NFTNL_EXPR_IMM_VERDICT),
 			  (uint32_t)NF_DROP);
 	/* egress on: the bridge's own traffic may leave */
-	ck_assert_uint_eq(nftnl_expr_get_u32(rule_expr(b[3], 2), NFTNL_EXPR_IMM_VERDICT),
+	ck_assert_uint_eq(nftnl_expr_get_u32(rule_expr(b[6], 2), NFTNL_EXPR_IMM_VERDICT),
 			  (uint32_t)NF_ACCEPT);
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < 7; i++)
 		nftnl_rule_free(b[i]);
+}
+END_TEST
+
+/* Rule R's expressions 0..6 are `oifname BR ct direction original ct status dnat` and
+ * expression 7 loads `ct reply ip saddr` (the VM) into reg 1. */
+static void assert_client_to_vm(struct nftnl_rule *r)
+{
+	struct nftnl_expr *e;
+	const uint8_t *dir;
+	uint32_t len = 0;
+
+	ck_assert_uint_eq(nftnl_expr_get_u32(rule_expr(r, 0), NFTNL_EXPR_META_KEY),
+			  NFT_META_OIFNAME);
+	ck_assert_str_eq(nftnl_expr_get(rule_expr(r, 1), NFTNL_EXPR_CMP_DATA, &len), "labbr0");
+	ck_assert_uint_eq(nftnl_expr_get_u32(rule_expr(r, 2), NFTNL_EXPR_CT_KEY), NFT_CT_DIRECTION);
+	dir = nftnl_expr_get(rule_expr(r, 3), NFTNL_EXPR_CMP_DATA, &len);
+	ck_assert_uint_eq(len, 1);
+	ck_assert_uint_eq(dir[0], IP_CT_DIR_ORIGINAL);
+	ck_assert_uint_eq(nftnl_expr_get_u32(rule_expr(r, 4), NFTNL_EXPR_CT_KEY), NFT_CT_STATUS);
+	e = rule_expr(r, 7);
+	ck_assert_uint_eq(nftnl_expr_get_u32(e, NFTNL_EXPR_CT_KEY), NFT_CT_SRC_IP);
+	ck_assert_uint_eq(nftnl_expr_get_u8(e, NFTNL_EXPR_CT_DIR), IP_CT_DIR_REPLY);
+	ck_assert_uint_eq(nftnl_expr_get_u32(e, NFTNL_EXPR_CT_DREG), NFT_REG_1);
+}
+
+START_TEST(nft_forward_drops_and_logs_packets_of_sleeping_vms)
+{
+	char kinds[NFT_BUILD_MAX_RULES][256];
+	struct nftnl_rule *b[NFT_BUILD_MAX_RULES];
+	struct nftnl_expr *e, *limit;
+	int i;
+
+	params.log_group = 7;
+	ck_assert_int_eq(chain_rule_kinds("forward", kinds, b), 7);
+	/* 0: a sleeping VM's packets beyond NFT_WAKE_LOG_RATE a second: dropped, unlogged */
+	ck_assert_str_eq(kinds[0], "meta,cmp,ct,cmp,ct,bitwise,cmp,ct,lookup,ct,dynset,immediate");
+	assert_client_to_vm(b[0]);
+	e = rule_expr(b[0], 8);
+	ck_assert_str_eq(nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET), NFT_ASLEEP_NAME);
+	ck_assert(!nftnl_expr_is_set(e, NFTNL_EXPR_LOOKUP_DREG));
+	e = rule_expr(b[0], 10);
+	ck_assert_str_eq(nftnl_expr_get_str(e, NFTNL_EXPR_DYNSET_SET_NAME), NFT_WAKE_LIMIT_NAME);
+	ck_assert_uint_eq(nftnl_expr_get_u32(e, NFTNL_EXPR_DYNSET_OP), NFT_DYNSET_OP_UPDATE);
+	limit = (struct nftnl_expr *)nftnl_expr_get(e, NFTNL_EXPR_DYNSET_EXPR, NULL);
+	ck_assert_ptr_nonnull(limit);
+	ck_assert_str_eq(nftnl_expr_get_str(limit, NFTNL_EXPR_NAME), "limit");
+	ck_assert_uint_eq(nftnl_expr_get_u64(limit, NFTNL_EXPR_LIMIT_RATE), NFT_WAKE_LOG_RATE);
+	ck_assert_uint_eq(nftnl_expr_get_u64(limit, NFTNL_EXPR_LIMIT_UNIT), 1);
+	ck_assert_uint_eq(nftnl_expr_get_u32(limit, NFTNL_EXPR_LIMIT_TYPE), NFT_LIMIT_PKTS);
+	ck_assert_uint_eq(nftnl_expr_get_u32(limit, NFTNL_EXPR_LIMIT_FLAGS), NFT_LIMIT_F_INV);
+	ck_assert_uint_eq(nftnl_expr_get_u32(rule_expr(b[0], 11), NFTNL_EXPR_IMM_VERDICT),
+			  (uint32_t)NF_DROP);
+	/* 1: the others: to NFLOG, sent at once, then dropped */
+	ck_assert_str_eq(kinds[1], "meta,cmp,ct,cmp,ct,bitwise,cmp,ct,lookup,log,immediate");
+	assert_client_to_vm(b[1]);
+	ck_assert_str_eq(nftnl_expr_get_str(rule_expr(b[1], 8), NFTNL_EXPR_LOOKUP_SET),
+			 NFT_ASLEEP_NAME);
+	e = rule_expr(b[1], 9);
+	ck_assert_str_eq(nftnl_expr_get_str(e, NFTNL_EXPR_LOG_PREFIX), NFT_WAKE_PREFIX);
+	ck_assert_uint_eq(nftnl_expr_get_u16(e, NFTNL_EXPR_LOG_GROUP), 7);
+	ck_assert_uint_eq(nftnl_expr_get_u32(e, NFTNL_EXPR_LOG_SNAPLEN), NFT_WAKE_SNAPLEN);
+	ck_assert_uint_eq(nftnl_expr_get_u16(e, NFTNL_EXPR_LOG_QTHRESHOLD), 1);
+	ck_assert_uint_eq(nftnl_expr_get_u32(rule_expr(b[1], 10), NFTNL_EXPR_IMM_VERDICT),
+			  (uint32_t)NF_DROP);
+	/* 2: any other client packet refreshes its VM's activity element; no verdict */
+	ck_assert_str_eq(kinds[2], "meta,cmp,ct,cmp,ct,bitwise,cmp,ct,dynset");
+	assert_client_to_vm(b[2]);
+	e = rule_expr(b[2], 8);
+	ck_assert_str_eq(nftnl_expr_get_str(e, NFTNL_EXPR_DYNSET_SET_NAME), NFT_ACTIVE_NAME);
+	ck_assert_uint_eq(nftnl_expr_get_u32(e, NFTNL_EXPR_DYNSET_OP), NFT_DYNSET_OP_UPDATE);
+	ck_assert_uint_eq(nftnl_expr_get_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY), NFT_REG_1);
+	ck_assert_ptr_null(nftnl_expr_get(e, NFTNL_EXPR_DYNSET_EXPR, NULL));
+	for (i = 0; i < 7; i++)
+		nftnl_rule_free(b[i]);
+}
+END_TEST
+
+START_TEST(nft_sleep_sets_are_vm_addresses_dynamic_where_the_kernel_fills_them)
+{
+	static const struct {
+		struct nftnl_set *(*build)(const struct nft_params *p);
+		const char *name;
+		uint32_t flags;
+		uint64_t timeout;
+	} want[] = {
+		{ nft_build_asleep_set, NFT_ASLEEP_NAME, 0, 0 },
+		{ nft_build_active_set, NFT_ACTIVE_NAME, NFT_SET_TIMEOUT | NFT_SET_EVAL,
+		  7ull * 86400 * 1000 },
+		{ nft_build_wake_limit_set, NFT_WAKE_LIMIT_NAME, NFT_SET_TIMEOUT | NFT_SET_EVAL,
+		  NFT_WAKE_LIMIT_TIMEOUT_MS },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		struct nftnl_set *s = want[i].build(&params), *b = set_round_trip(s);
+
+		ck_assert_str_eq(nftnl_set_get_str(b, NFTNL_SET_NAME), want[i].name);
+		ck_assert_str_eq(nftnl_set_get_str(b, NFTNL_SET_TABLE), "vlab");
+		ck_assert_uint_eq(nftnl_set_get_u32(b, NFTNL_SET_KEY_TYPE), 7);
+		ck_assert_uint_eq(nftnl_set_get_u32(b, NFTNL_SET_KEY_LEN), 4);
+		ck_assert_uint_eq(nftnl_set_get_u32(b, NFTNL_SET_FLAGS), want[i].flags);
+		if (want[i].timeout)
+			ck_assert_uint_eq(nftnl_set_get_u64(b, NFTNL_SET_TIMEOUT), want[i].timeout);
+		else
+			ck_assert(!nftnl_set_is_set(b, NFTNL_SET_TIMEOUT));
+		/* an id: the forward chain's rules find them in the same batch */
+		ck_assert_uint_ne(nftnl_set_get_u32(b, NFTNL_SET_ID), 0);
+		nftnl_set_free(s);
+		nftnl_set_free(b);
+	}
+}
+END_TEST
+
+START_TEST(nft_ip_elem_carries_its_expiration_only_when_given)
+{
+	struct nftnl_set *s = nft_build_set_ref(&params, NFT_ACTIVE_NAME), *b;
+	struct nftnl_set_elems_iter *it;
+	struct nftnl_set_elem *el;
+	struct in_addr ip;
+	uint32_t len = 0;
+
+	inet_pton(AF_INET, "10.64.0.9", &ip);
+	ck_assert_int_eq(nft_build_ip_elem(s, ip, 3600000), 0);
+	b = elems_round_trip(s);
+	it = nftnl_set_elems_iter_create(b);
+	el = nftnl_set_elems_iter_next(it);
+	ck_assert_ptr_nonnull(el);
+	ck_assert_mem_eq(nftnl_set_elem_get(el, NFTNL_SET_ELEM_KEY, &len), &ip.s_addr, 4);
+	ck_assert_uint_eq(len, 4);
+	ck_assert_uint_eq(nftnl_set_elem_get_u64(el, NFTNL_SET_ELEM_EXPIRATION), 3600000);
+	nftnl_set_elems_iter_destroy(it);
+	nftnl_set_free(s);
+	nftnl_set_free(b);
+
+	s = nft_build_set_ref(&params, NFT_ASLEEP_NAME);
+	ck_assert_int_eq(nft_build_ip_elem(s, ip, 0), 0);
+	b = elems_round_trip(s);
+	it = nftnl_set_elems_iter_create(b);
+	el = nftnl_set_elems_iter_next(it);
+	ck_assert(!nftnl_set_elem_is_set(el, NFTNL_SET_ELEM_EXPIRATION));
+	nftnl_set_elems_iter_destroy(it);
+	nftnl_set_free(s);
+	nftnl_set_free(b);
+}
+END_TEST
+
+struct seen_elems {
+	struct nft_active_elem e[4];
+	size_t n;
+};
+
+static void collect_elem(const struct nft_active_elem *e, void *arg)
+{
+	struct seen_elems *s = arg;
+
+	ck_assert_uint_lt(s->n, 4);
+	s->e[s->n++] = *e;
+}
+
+/* One element of a dump's reply: its key, then (when not 0) its timeout and expiration. */
+static void put_elem(struct nlmsghdr *nlh, const void *key, size_t len, uint64_t timeout,
+		     uint64_t expires)
+{
+	struct nlattr *el = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
+	struct nlattr *k = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY);
+
+	mnl_attr_put(nlh, NFTA_DATA_VALUE, len, key);
+	mnl_attr_nest_end(nlh, k);
+	if (timeout)
+		mnl_attr_put_u64(nlh, NFTA_SET_ELEM_TIMEOUT, htobe64(timeout));
+	if (expires)
+		mnl_attr_put_u64(nlh, NFTA_SET_ELEM_EXPIRATION, htobe64(expires));
+	mnl_attr_nest_end(nlh, el);
+}
+
+/* A dump's reply as the kernel writes it: NEWSETELEM, the elements nested in a list, each
+ * with its key, and the expiration (and the timeout when it is not the set's). */
+START_TEST(nft_parse_active_elems_reads_key_expiration_and_timeout)
+{
+	struct nlmsghdr *nlh = msg(NFT_MSG_NEWSETELEM);
+	struct nlattr *list;
+	struct seen_elems seen = { .n = 0 };
+	uint32_t a = htonl(0x0a400002), b = htonl(0x0a400003);
+	uint16_t port = htons(22);
+
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, "vlab");
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, NFT_ACTIVE_NAME);
+	list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+	put_elem(nlh, &a, 4, 0, 604790000);
+	put_elem(nlh, &b, 4, 3600000, 1000);
+	/* skipped: a key that is not an address, and an element without an expiration */
+	put_elem(nlh, &port, 2, 0, 1000);
+	put_elem(nlh, &a, 4, 0, 0);
+	mnl_attr_nest_end(nlh, list);
+
+	ck_assert_uint_eq(nft_parse_active_elems(nlh, collect_elem, &seen), 2);
+	ck_assert_uint_eq(seen.e[0].ip.s_addr, a);
+	ck_assert_uint_eq(seen.e[0].expires_ms, 604790000);
+	ck_assert_uint_eq(seen.e[0].timeout_ms, 0);
+	ck_assert_uint_eq(seen.e[1].ip.s_addr, b);
+	ck_assert_uint_eq(seen.e[1].expires_ms, 1000);
+	ck_assert_uint_eq(seen.e[1].timeout_ms, 3600000);
+
+	/* a message too short for its header carries nothing */
+	nlh->nlmsg_len = MNL_NLMSG_HDRLEN;
+	ck_assert_uint_eq(nft_parse_active_elems(nlh, collect_elem, &seen), 0);
 }
 END_TEST
 
@@ -458,10 +666,10 @@ START_TEST(nft_without_egress_omits_postrouting_and_drops_lab_traffic)
 	for (i = 0; i < n; i++)
 		ck_assert_str_ne(names[i], "postrouting");
 	ck_assert_int_eq(chain_rule_kinds("postrouting", kinds, NULL), 0);
-	ck_assert_int_eq(chain_rule_kinds("forward", kinds, b), 4);
-	ck_assert_uint_eq(nftnl_expr_get_u32(rule_expr(b[3], 2), NFTNL_EXPR_IMM_VERDICT),
+	ck_assert_int_eq(chain_rule_kinds("forward", kinds, b), 7);
+	ck_assert_uint_eq(nftnl_expr_get_u32(rule_expr(b[6], 2), NFTNL_EXPR_IMM_VERDICT),
 			  (uint32_t)NF_DROP);
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < 7; i++)
 		nftnl_rule_free(b[i]);
 }
 END_TEST
@@ -778,6 +986,10 @@ Suite *make_nft_build_suite(void)
 	tcase_add_test(tc, nft_chains_have_hook_priority_type_and_accept_policy);
 	tcase_add_test(tc, nft_prerouting_dnats_through_the_map);
 	tcase_add_test(tc, nft_forward_admits_only_connections_addressed_to_map_keys);
+	tcase_add_test(tc, nft_forward_drops_and_logs_packets_of_sleeping_vms);
+	tcase_add_test(tc, nft_sleep_sets_are_vm_addresses_dynamic_where_the_kernel_fills_them);
+	tcase_add_test(tc, nft_ip_elem_carries_its_expiration_only_when_given);
+	tcase_add_test(tc, nft_parse_active_elems_reads_key_expiration_and_timeout);
 	tcase_add_test(tc, nft_input_allows_dhcp_and_dns_then_drops);
 	tcase_add_test(tc, nft_without_dns_omits_port_53_rules);
 	tcase_add_test(tc, nft_without_egress_omits_postrouting_and_drops_lab_traffic);
