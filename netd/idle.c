@@ -76,6 +76,10 @@ int idle_note_put(struct idle *t, const struct mapping *m, long long now)
 		HASH_ADD_STR(t->by_student, m.student, e);
 	} else {
 		wakes = mapping_wakes_up(&e->m, m);
+		/* A new sleep: its first packet must wake the VM, however recent the last
+		 * wake of the previous one was. */
+		if (m->asleep && !e->m.asleep)
+			e->woken = IDLE_UNKNOWN;
 		e->m = *m;
 	}
 	if (wakes) {

@@ -229,6 +229,22 @@ START_TEST(idle_wake_is_due_once_per_interval_per_student)
 }
 END_TEST
 
+START_TEST(idle_wake_of_a_new_sleep_is_due_at_once)
+{
+	struct mapping asleep = student("alice", 0, true), awake = student("alice", 0, false);
+
+	idle_note_put(t, &asleep, 0);
+	ck_assert(idle_wake_due(t, "alice", 1000));
+	/* Woken, then asleep again a moment later: its next packet wakes it again. */
+	idle_note_put(t, &awake, 1200);
+	idle_note_put(t, &asleep, 1400);
+	ck_assert(idle_wake_due(t, "alice", 1500));
+	/* The same sleep put again is no new sleep. */
+	idle_note_put(t, &asleep, 1600);
+	ck_assert(!idle_wake_due(t, "alice", 1700));
+}
+END_TEST
+
 Suite *make_idle_suite(void); /* called by check_all.c */
 
 Suite *make_idle_suite(void)
@@ -238,6 +254,7 @@ Suite *make_idle_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, idle_tells_once_when_idle_sleep_has_passed_then_reminds);
+	tcase_add_test(tc, idle_wake_of_a_new_sleep_is_due_at_once);
 	tcase_add_test(tc, idle_activity_moves_the_due_time_and_ends_the_idle_period);
 	tcase_add_test(tc, idle_activity_within_jitter_or_older_is_ignored);
 	tcase_add_test(tc, idle_never_tells_sleeping_or_never_sleeping_vms);
