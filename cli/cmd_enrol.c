@@ -354,7 +354,17 @@ static int check_csv_options(const char *csv, const struct roster_opts *ro,
 	return CLI_EXIT_OK;
 }
 
-int enrol_main(int argc, char **argv)
+/* Everything enrol's command line says. */
+struct enrol_args {
+	const char *csv, *name, *email;
+	struct enrol_req er;
+	struct roster_opts ro;
+	struct enrolkeys_opts ko;
+	char *key_files[MAX_KEY_FILES];
+	size_t n_keys;
+};
+
+static int enrol_options(int argc, char **argv, struct enrol_args *a)
 {
 	static const struct option opts[] = {
 		{ "csv", required_argument, NULL, 'r' },
@@ -372,12 +382,6 @@ int enrol_main(int argc, char **argv)
 		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *csv = NULL, *name = NULL, *email = NULL;
-	struct enrol_req er = { 0 };
-	struct roster_opts ro = { 0 };
-	struct enrolkeys_opts ko = { 0 };
-	char *key_files[MAX_KEY_FILES];
-	size_t n_keys = 0;
 	int ch, ret;
 
 	optind = 0;
@@ -385,70 +389,57 @@ int enrol_main(int argc, char **argv)
 		if (cli_common_option(ch, optarg))
 			continue;
 		switch (ch) {
-		case 'r':
-			csv = optarg;
-			break;
-		case 'C':
-			er.cls = optarg;
-			break;
-		case 'n':
-			name = optarg;
-			break;
-		case 'e':
-			email = optarg;
-			break;
-		case 'S':
-			er.no_start = true;
-			break;
-		case 'I':
-			ro.id_column = optarg;
-			break;
-		case 'N':
-			ro.name_columns = optarg;
-			break;
-		case 'K':
-			ko.keys_from = optarg;
-			break;
-		case 'A':
-			ko.ca_file = optarg;
-			break;
+		case 'r': a->csv = optarg; break;
+		case 'C': a->er.cls = optarg; break;
+		case 'n': a->name = optarg; break;
+		case 'e': a->email = optarg; break;
+		case 'S': a->er.no_start = true; break;
+		case 'I': a->ro.id_column = optarg; break;
+		case 'N': a->ro.name_columns = optarg; break;
+		case 'K': a->ko.keys_from = optarg; break;
+		case 'A': a->ko.ca_file = optarg; break;
+		case 'G': a->ko.generate_dir = optarg; break;
 		case 'T':
-			ret = parse_timeout(optarg, &ko.timeout_ms);
+			ret = parse_timeout(optarg, &a->ko.timeout_ms);
 			if (ret != CLI_EXIT_OK)
 				return ret;
 			break;
-		case 'G':
-			ko.generate_dir = optarg;
-			break;
 		case 'k':
-			if (n_keys == MAX_KEY_FILES) {
+			if (a->n_keys == MAX_KEY_FILES) {
 				cli_err("enrol: at most %d --key files", MAX_KEY_FILES);
 				return CLI_EXIT_USAGE;
 			}
-			key_files[n_keys++] = optarg;
+			a->key_files[a->n_keys++] = optarg;
 			break;
 		default:
 			return cli_usage(usage, ch == 'h');
 		}
 	}
-	if (er.cls != NULL && !id_valid(er.cls)) {
-		cli_err("enrol: '%s' is not a class name ([a-z0-9][a-z0-9_-]{0,31})", er.cls);
+	if (a->er.cls != NULL && !id_valid(a->er.cls)) {
+		cli_err("enrol: '%s' is not a class name ([a-z0-9][a-z0-9_-]{0,31})", a->er.cls);
 		return CLI_EXIT_USAGE;
 	}
-	ret = check_csv_options(csv, &ro, &ko);
+	return check_csv_options(a->csv, &a->ro, &a->ko);
+}
+
+int enrol_main(int argc, char **argv)
+{
+	struct enrol_args a = { 0 };
+	int ret = enrol_options(argc, argv, &a);
+
 	if (ret != CLI_EXIT_OK)
 		return ret;
-	if (csv != NULL) {
-		if (optind < argc || name || email || n_keys) {
+	if (a.csv != NULL) {
+		if (optind < argc || a.name || a.email || a.n_keys) {
 			cli_err("enrol: --csv takes the students from the file; no ID, --name, "
 				"--email or --key with it");
 			return CLI_EXIT_USAGE;
 		}
-		ro.keys_elsewhere = ko.keys_from || ko.generate_dir;
-		er.path = csv;
-		return enrol_csv(&er, &ro, &ko);
+		a.ro.keys_elsewhere = a.ko.keys_from || a.ko.generate_dir;
+		a.er.path = a.csv;
+		return enrol_csv(&a.er, &a.ro, &a.ko);
 	}
-	if (argc - optind != 1 || name == NULL || n_keys == 0) {
+	if (argc - optind != 1 || a.name == NULL || a.n_keys == 0) {
 		if (argc - optind > 1)
 			cli_err("enrol: one student at a time on the command line; use --csv "
 				"for several");
@@ -456,5 +447,5 @@ int enrol_main(int argc, char **argv)
 			cli_err("enrol: %s needs --name NAME and --key FILE", argv[optind]);
 		return cli_usage(usage, false);
 	}
-	return enrol_one(&er, argv[optind], name, email, key_files, n_keys);
+	return enrol_one(&a.er, argv[optind], a.name, a.email, a.key_files, a.n_keys);
 }
